@@ -1,0 +1,1 @@
+"""Assets of the ingest stage (filled in by its issue)."""

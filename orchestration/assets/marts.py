@@ -1,0 +1,1 @@
+"""Assets of the marts stage (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the ml stage (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Assets of the publish stage (filled in by its issue)."""

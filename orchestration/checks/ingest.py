@@ -1,0 +1,1 @@
+"""Asset checks of the ingest stage (filled in by its issue)."""

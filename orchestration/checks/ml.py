@@ -1,0 +1,1 @@
+"""Asset checks of the ml stage (filled in by its issue)."""

@@ -1,0 +1,1 @@
+"""Asset checks of the publish stage (filled in by its issue)."""

@@ -1,0 +1,17 @@
+"""Jobs people run by name: ingestion alone, and the whole pipeline."""
+
+import dagster as dg
+
+ingest_job = dg.define_asset_job(
+    "ingest",
+    selection=dg.AssetSelection.groups("ingest_hr", "ingest_lms", "ingest_surveys"),
+    description="Ingest new landing files into raw.* (validated, pseudonymised, quarantined).",
+)
+
+pipeline_job = dg.define_asset_job(
+    "pipeline",
+    selection=dg.AssetSelection.all(),
+    description="Ingest, build marts, train and evaluate, gate and publish.",
+)
+
+JOBS = [ingest_job, pipeline_job]

@@ -1,0 +1,3 @@
+"""Schedules (filled in by the ingestion and publishing issues)."""
+
+SCHEDULES: list = []

@@ -1,0 +1,132 @@
+"""The one entry point people and ``make`` use (see DESIGN.md, Commands).
+
+Sub-commands import their implementation lazily so that ``skillpath --help`` stays fast
+and a broken optional stage cannot stop the others from running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from skillpath.settings import Settings
+
+log = logging.getLogger("skillpath")
+
+
+def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from skillpath.sample import SampleConfig, generate
+
+    landing = Path(args.landing_dir).resolve() if args.landing_dir else settings.landing_dir
+    truth = Path(args.truth_dir).resolve() if args.truth_dir else settings.truth_dir
+    config = SampleConfig(
+        employees=args.employees,
+        seed=args.seed,
+        months=args.months,
+        inject_bias=args.inject_bias,
+        inject_defects=args.inject_defects,
+    )
+    summary = generate(config, landing_dir=landing, truth_dir=truth)
+    print(summary.render())
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.runner import run_pipeline
+
+    return run_pipeline(settings, stages=("ingest",))
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.runner import run_pipeline
+
+    return run_pipeline(settings)
+
+
+def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.dbt_project import prepare_manifest
+
+    prepare_manifest()
+    return 0
+
+
+def _cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
+    os.execvp(
+        "mlflow",
+        [
+            "mlflow",
+            "ui",
+            "--backend-store-uri",
+            settings.mlflow_tracking_uri,
+            "--default-artifact-root",
+            str(settings.mlflow_artifact_root),
+            "--port",
+            str(args.port),
+        ],
+    )
+    return 0  # pragma: no cover - exec does not return
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skillpath",
+        description="Micro-personalised learning recommendations: ingest, marts, model, publish.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sample = sub.add_parser("sample", help="write the sample organisation's exports")
+    sample.add_argument("--employees", type=int, default=1000, help="persons (default 1000)")
+    sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    sample.add_argument("--months", type=int, default=12, help="months of history (default 12)")
+    sample.add_argument("--landing-dir", help="default: $SKILLPATH_LANDING_DIR or data/landing")
+    sample.add_argument("--truth-dir", help="default: $SKILLPATH_TRUTH_DIR or data/truth")
+    sample.add_argument(
+        "--inject-bias",
+        action="store_true",
+        help="history in which one gender group was steered away from advanced content",
+    )
+    sample.add_argument(
+        "--inject-defects", action="store_true", help="add a realistic share of bad rows"
+    )
+    sample.set_defaults(func=_cmd_sample)
+
+    sub.add_parser("ingest", help="ingest new landing files only").set_defaults(func=_cmd_ingest)
+    sub.add_parser("run", help="run the whole pipeline in process").set_defaults(func=_cmd_run)
+    sub.add_parser(
+        "prepare", help="parse the dbt project (manifest for Dagster); run by make install"
+    ).set_defaults(func=_cmd_prepare)
+    mlflow_ui = sub.add_parser("mlflow-ui", help="start the MLflow UI on the tracking store")
+    mlflow_ui.add_argument("--port", type=int, default=5000)
+    mlflow_ui.set_defaults(func=_cmd_mlflow_ui)
+    return parser
+
+
+def _venv_bin_on_path() -> None:
+    """dagster-dbt runs ``dbt`` from PATH; make the one installed beside us win."""
+    import os
+
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _venv_bin_on_path()
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    return func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

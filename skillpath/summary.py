@@ -1,0 +1,48 @@
+"""The short report printed after ``skillpath run``: what came in, what was built,
+what was published, and where to look next."""
+
+from __future__ import annotations
+
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
+
+
+def _rows(con, sql: str) -> list[tuple]:
+    try:
+        return con.execute(sql).fetchall()
+    except Exception:  # a stage that has not run yet leaves its tables missing
+        return []
+
+
+def render_summary(settings: Settings) -> str:
+    lines = [f"warehouse: {settings.warehouse}"]
+    if not settings.warehouse.exists():
+        return "\n".join([*lines, "  (empty: nothing has been ingested yet)"])
+    with connect(settings.warehouse, read_only=True) as con:
+        ingest = _rows(
+            con,
+            """
+            select source, count(*), sum(rows_in), sum(rows_loaded),
+                   sum(rows_quarantined), sum(rows_duplicate)
+            from audit.ingest_log group by source order by source
+            """,
+        )
+        if ingest:
+            lines.append("ingestion (files, rows in = loaded + quarantined + duplicate):")
+            for source, files, rows_in, loaded, quarantined, duplicate in ingest:
+                lines.append(
+                    f"  {source:<32} {files:>4} files {rows_in:>10,} = {loaded:>10,}"
+                    f" + {quarantined:>7,} + {duplicate:>7,}"
+                )
+        marts = _rows(
+            con,
+            """
+            select table_name, estimated_size from duckdb_tables()
+            where schema_name = 'marts' order by table_name
+            """,
+        )
+        if marts:
+            lines.append("marts (rows):")
+            lines.extend(f"  marts.{name:<32} {rows:>10,}" for name, rows in marts)
+    lines.append(f"reports: {settings.reports_dir}")
+    return "\n".join(lines)

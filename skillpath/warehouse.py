@@ -1,0 +1,194 @@
+"""The warehouse layout shared by ingestion (writer of ``raw`` and ``audit``) and dbt
+(reader of ``raw``, see ``dbt_project/models/staging/_sources.yml``).
+
+Raw tables hold validated, typed rows only: anything that fails validation is in
+``audit.quarantine`` instead. Personal identifiers (names, e-mail addresses, employee
+ids) never reach these tables; persons appear as ``person_key`` (HMAC-SHA256 of the
+employee id). Every raw table carries the lineage columns ``_source_file`` and
+``_loaded_at``; CSV tables also keep unknown extra columns as JSON in ``_extra``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "ml", "published", "audit")
+
+LINEAGE = (("_source_file", "varchar"), ("_loaded_at", "timestamp"))
+CSV_LINEAGE = (("_extra", "varchar"), *LINEAGE)
+
+# table -> ordered (column, type); types are DuckDB types.
+RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "hr_employees": (
+        ("person_key", "varchar"),
+        ("manager_key", "varchar"),
+        ("department", "varchar"),
+        ("job_code", "varchar"),
+        ("location", "varchar"),
+        ("hire_date", "date"),
+        ("employment_type", "varchar"),
+        ("status", "varchar"),
+        ("leave_date", "date"),
+        *CSV_LINEAGE,
+    ),
+    "hr_sensitive_attributes": (
+        ("person_key", "varchar"),
+        ("gender", "varchar"),
+        ("birth_year", "integer"),
+        ("disability", "varchar"),
+        *CSV_LINEAGE,
+    ),
+    "hr_roles": (
+        ("job_code", "varchar"),
+        ("title", "varchar"),
+        ("job_family", "varchar"),
+        ("level", "integer"),
+        *CSV_LINEAGE,
+    ),
+    "hr_role_skill_requirements": (
+        ("job_code", "varchar"),
+        ("skill_id", "varchar"),
+        ("required_level", "integer"),
+        ("importance", "integer"),
+        *CSV_LINEAGE,
+    ),
+    "hr_personalisation_consent": (
+        ("person_key", "varchar"),
+        ("opted_out", "boolean"),
+        ("changed_at", "timestamp"),
+        *CSV_LINEAGE,
+    ),
+    "skills": (
+        ("skill_id", "varchar"),
+        ("name", "varchar"),
+        ("category", "varchar"),
+        ("parent_skill_id", "varchar"),
+        *CSV_LINEAGE,
+    ),
+    "lms_catalog": (
+        ("content_id", "varchar"),
+        ("title", "varchar"),
+        ("format", "varchar"),
+        ("duration_minutes", "integer"),
+        ("level", "integer"),
+        ("language", "varchar"),
+        ("provider", "varchar"),
+        ("active", "boolean"),
+        *CSV_LINEAGE,
+    ),
+    "lms_content_skills": (
+        ("content_id", "varchar"),
+        ("skill_id", "varchar"),
+        ("level_taught", "integer"),
+        *CSV_LINEAGE,
+    ),
+    "lms_prerequisites": (
+        ("content_id", "varchar"),
+        ("requires_content_id", "varchar"),
+        *CSV_LINEAGE,
+    ),
+    "lms_statements": (
+        ("statement_id", "varchar"),
+        ("person_key", "varchar"),
+        ("verb_id", "varchar"),
+        ("object_id", "varchar"),
+        ("object_in_catalog", "boolean"),
+        ("registration", "varchar"),
+        ("timestamp", "timestamp"),
+        ("stored", "timestamp"),
+        ("result_score_scaled", "double"),
+        ("result_score_raw", "double"),
+        ("result_score_min", "double"),
+        ("result_score_max", "double"),
+        ("result_success", "boolean"),
+        ("result_completion", "boolean"),
+        ("result_duration_seconds", "double"),
+        ("progress", "double"),
+        ("voided", "boolean"),
+        ("voids_statement_id", "varchar"),
+        ("payload", "varchar"),
+        *LINEAGE,
+    ),
+    "survey_pulse": (
+        ("response_id", "varchar"),
+        ("person_key", "varchar"),
+        ("survey_date", "date"),
+        ("engagement", "integer"),
+        ("enps", "integer"),
+        *CSV_LINEAGE,
+    ),
+    "survey_course_feedback": (
+        ("response_id", "varchar"),
+        ("person_key", "varchar"),
+        ("content_id", "varchar"),
+        ("rating", "integer"),
+        ("relevance", "integer"),
+        ("submitted_at", "timestamp"),
+        *CSV_LINEAGE,
+    ),
+    "survey_skill_assessments": (
+        ("assessment_id", "varchar"),
+        ("person_key", "varchar"),
+        ("skill_id", "varchar"),
+        ("level", "integer"),
+        ("source", "varchar"),
+        ("assessed_at", "timestamp"),
+        *CSV_LINEAGE,
+    ),
+}
+
+AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "ingest_log": (
+        ("source", "varchar"),
+        ("file", "varchar"),
+        ("checksum", "varchar"),
+        ("rows_in", "bigint"),
+        ("rows_loaded", "bigint"),
+        ("rows_quarantined", "bigint"),
+        ("rows_duplicate", "bigint"),
+        ("status", "varchar"),
+        ("message", "varchar"),
+        ("started_at", "timestamp"),
+        ("finished_at", "timestamp"),
+    ),
+    "quarantine": (
+        ("source", "varchar"),
+        ("file", "varchar"),
+        ("row_number", "bigint"),
+        ("payload", "varchar"),
+        ("reason_code", "varchar"),
+        ("reason", "varchar"),
+        ("quarantined_at", "timestamp"),
+    ),
+}
+
+
+def create_table_sql(schema: str, table: str, columns: tuple[tuple[str, str], ...]) -> str:
+    cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
+    return f"create table if not exists {schema}.{table} ({cols})"
+
+
+def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas, raw and audit tables if missing, so an empty landing directory
+    still yields a warehouse that dbt can build on (optional sources stay empty)."""
+    for schema in SCHEMAS:
+        con.execute(f"create schema if not exists {schema}")
+    for table, columns in RAW_TABLES.items():
+        con.execute(create_table_sql("raw", table, columns))
+    for table, columns in AUDIT_TABLES.items():
+        con.execute(create_table_sql("audit", table, columns))
+
+
+@contextmanager
+def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
