@@ -46,6 +46,30 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_pipeline(settings)
 
 
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from skillpath.publish.commands import status
+
+    return status(settings)
+
+
+def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from skillpath.publish.commands import export
+
+    return export(settings, Path(args.out))
+
+
+def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    from skillpath.publish.erasure import erase
+
+    return erase(settings, args.employee_id)
+
+
+def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
+    from ml.tuning import run_tuning
+
+    return run_tuning(settings.warehouse, settings.mlflow_tracking_uri, trials=args.trials)
+
+
 def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.dbt_project import prepare_manifest
 
@@ -99,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("ingest", help="ingest new landing files only").set_defaults(func=_cmd_ingest)
     sub.add_parser("run", help="run the whole pipeline in process").set_defaults(func=_cmd_run)
+    sub.add_parser("status", help="show the current publication and its gates").set_defaults(
+        func=_cmd_status
+    )
+    export = sub.add_parser("export", help="write current recommendations (CSV or Parquet)")
+    export.add_argument("--out", required=True, help="output file (.csv or .parquet)")
+    export.set_defaults(func=_cmd_export)
+    erase = sub.add_parser("erase", help="execute an erasure request for one employee")
+    erase.add_argument("--employee-id", required=True)
+    erase.set_defaults(func=_cmd_erase)
+    tune = sub.add_parser("tune", help="small hyper-parameter search as nested MLflow runs")
+    tune.add_argument("--trials", type=int, default=8)
+    tune.set_defaults(func=_cmd_tune)
     sub.add_parser(
         "prepare", help="parse the dbt project (manifest for Dagster); run by make install"
     ).set_defaults(func=_cmd_prepare)
