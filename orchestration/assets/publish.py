@@ -1,1 +1,78 @@
-"""Assets of the publish stage (filled in by its issue)."""
+"""Assets of the publishing stage (group ``publishing``): thin wiring around
+``ml.ranking`` and ``skillpath.publish``.
+
+``candidate_recommendations`` ranks for every active employee from the same marts
+snapshot the model was trained on; ``publication`` writes it under a new id, runs the
+gates and makes it current only when they all pass. The gates are also surfaced as
+blocking asset checks (``orchestration/checks/publish.py``).
+"""
+
+import dagster as dg
+import pandas as pd
+
+from ml.data import Marts
+from ml.ranking import RankingConfig, recommend
+from orchestration.resources import SkillpathResource
+from skillpath.publish.publication import pipeline_candidate, publish
+
+GROUP = "publishing"
+
+
+@dg.asset(group_name=GROUP)
+def candidate_recommendations(
+    context: dg.AssetExecutionContext, training_dataset: Marts, recommender_model
+) -> pd.DataFrame:
+    """Top 10 per active employee with reasons; the role path for persons who opted out,
+    and for everyone when no model could be trained."""
+    recs = recommend(training_dataset, recommender_model, RankingConfig())
+    personalised = recs.loc[recs["personalised"], "person_key"].nunique()
+    context.add_output_metadata(
+        {
+            "persons": int(recs["person_key"].nunique()),
+            "recommendations": len(recs),
+            "persons_personalised": int(personalised),
+            "model": "none: role path for everyone" if recommender_model is None else "trained",
+        }
+    )
+    return recs
+
+
+@dg.asset(group_name=GROUP)
+def publication(
+    context: dg.AssetExecutionContext,
+    skillpath: SkillpathResource,
+    candidate_recommendations: pd.DataFrame,
+    recommender_model,
+    model_evaluation: dict,
+) -> dict:
+    """``published`` / ``blocked`` are both successful materialisations (a blocked
+    publication is a decision, recorded with its reasons); a crash fails the asset and
+    leaves the current publication untouched."""
+    settings = skillpath.settings()
+    candidate = pipeline_candidate(
+        candidate_recommendations,
+        getattr(recommender_model, "run_id", None),
+        model_evaluation,
+        settings.mlflow_tracking_uri,
+        context.run_id,
+    )
+    result = publish(settings, candidate)
+    for warning in result.warnings:
+        context.log.warning(warning)
+    context.add_output_metadata(
+        {
+            "publication_id": result.publication_id,
+            "status": result.status,
+            "message": result.message,
+            "model_version": candidate.model_version or "none",
+            "champion": result.champion,
+            "report": dg.MetadataValue.path(str(result.report_dir / "gates.html")),
+            **{
+                f"gate_{g.name}": dg.MetadataValue.json(
+                    {"status": g.status, "message": g.message, **g.figures}
+                )
+                for g in result.gates
+            },
+        }
+    )
+    return result.as_dict()

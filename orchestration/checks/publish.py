@@ -1,1 +1,36 @@
-"""Asset checks of the publish stage (filled in by its issue)."""
+"""Each publication gate as a blocking asset check on ``publication``, so the Dagster UI
+shows which gate stopped a publication and with what figures. The decision itself is
+taken (and recorded) by ``skillpath.publish``; these checks report it."""
+
+import dagster as dg
+
+from skillpath.publish.gates import DEFAULT_REGISTRY, NOT_CONFIGURED
+
+
+def _gate_check(gate_name: str) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey("publication"),
+        name=f"gate_{gate_name}",
+        blocking=True,
+        description=f"The {gate_name} gate of the latest publication passed.",
+    )
+    def _check(publication: dict) -> dg.AssetCheckResult:
+        gate = next((g for g in publication["gates"] if g["name"] == gate_name), None)
+        if gate is None:
+            return dg.AssetCheckResult(passed=False, metadata={"message": "gate did not run"})
+        return dg.AssetCheckResult(
+            passed=bool(gate["passed"]),
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=gate["message"],
+            metadata={
+                "status": gate["status"],
+                "not_configured": gate["status"] == NOT_CONFIGURED,
+                "publication_id": publication["publication_id"],
+                "figures": dg.MetadataValue.json(gate["figures"]),
+            },
+        )
+
+    return _check
+
+
+GATE_CHECKS = [_gate_check(name) for name in DEFAULT_REGISTRY.names]

@@ -1,0 +1,169 @@
+"""Why each item is on a person's list, as machine-readable reasons and one sentence.
+
+Reasons are built only from the evidence the ranking used (``Evidence``), never
+re-derived, so they cannot drift from the decision: a ``closes_gap`` reason exists only
+for a skill with a positive gap in ``mart_skill_gaps``. They mention nothing beyond the
+person's own context (their role, their levels, their habits) and aggregates over at
+least ``colleague_min_group`` colleagues.
+
+Reason types (``type`` field of each JSON object):
+
+- ``closes_gap``: skill_id, skill, from_level (estimated), to_level (taught), job_code, role
+- ``next_level``: skill_id, skill, level — taught exactly one level above the estimate
+- ``similar_colleagues_completed``: share, colleagues, job_code (personalised only)
+- ``preferred_format``: format, completion_rate (personalised only)
+- ``prerequisite_met``: prerequisites [{content_id, met_by: completed | skill_covered}]
+- ``model_match``: the model's score, from learners with a similar profile (personalised only)
+- ``role_path``: job_code, role, basis (``role_skill_gap`` | ``organisation_popular``) for
+  non-personalised items
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Per recommended row (position ``pair``), what the ranking knew.
+
+    ``gaps`` has one row per (pair, taught skill with gap > 0): pair, skill_id,
+    skill_name, from_level, to_level, gap, weighted_gap, next_level, job_code, role.
+    ``prerequisites`` has one row per (pair, prerequisite): pair, content_id, how, met.
+    Arrays are aligned with the rows; NaN / None where a reason does not apply.
+    """
+
+    personalised: np.ndarray
+    job_code: np.ndarray
+    role: np.ndarray
+    gaps: pd.DataFrame
+    prerequisites: pd.DataFrame
+    format: np.ndarray
+    format_completion: np.ndarray
+    colleague_share: np.ndarray
+    colleagues: np.ndarray
+
+
+def _by_pair(frame: pd.DataFrame, sort_by: list[str], ascending: list[bool]) -> dict[int, list]:
+    grouped: dict[int, list] = {}
+    for record in frame.sort_values(sort_by, ascending=ascending, kind="stable").to_dict("records"):
+        grouped.setdefault(int(record["pair"]), []).append(record)
+    return grouped
+
+
+def _gap_reasons(gaps: list[dict]) -> list[dict]:
+    reasons: list[dict] = []
+    for g in gaps:
+        reasons.append(
+            {
+                "type": "closes_gap",
+                "skill_id": g["skill_id"],
+                "skill": g["skill_name"],
+                "from_level": round(float(g["from_level"]), 1),
+                "to_level": int(g["to_level"]),
+                "job_code": g["job_code"],
+                "role": g["role"],
+            }
+        )
+    reasons.extend(
+        {
+            "type": "next_level",
+            "skill_id": g["skill_id"],
+            "skill": g["skill_name"],
+            "level": int(g["to_level"]),
+        }
+        for g in gaps
+        if g["next_level"]
+    )
+    return reasons
+
+
+def _row_reasons(ev: Evidence, row: int, gaps: list[dict], prereqs: list[dict]) -> list[dict]:
+    reasons: list[dict] = []
+    if not ev.personalised[row]:
+        basis = "role_skill_gap" if gaps else "organisation_popular"
+        reasons.append(
+            {
+                "type": "role_path",
+                "job_code": ev.job_code[row],
+                "role": ev.role[row],
+                "basis": basis,
+            }
+        )
+    reasons.extend(_gap_reasons(gaps))
+    if not np.isnan(ev.colleague_share[row]):
+        reasons.append(
+            {
+                "type": "similar_colleagues_completed",
+                "share": round(float(ev.colleague_share[row]), 2),
+                "colleagues": int(ev.colleagues[row]),
+                "job_code": ev.job_code[row],
+            }
+        )
+    if ev.format[row] is not None:
+        reasons.append(
+            {
+                "type": "preferred_format",
+                "format": ev.format[row],
+                "completion_rate": round(float(ev.format_completion[row]), 2),
+            }
+        )
+    if prereqs:
+        reasons.append(
+            {
+                "type": "prerequisite_met",
+                "prerequisites": [
+                    {"content_id": p["content_id"], "met_by": p["how"]} for p in prereqs
+                ],
+            }
+        )
+    if ev.personalised[row]:
+        reasons.append({"type": "model_match"})
+    return reasons
+
+
+def sentence(reasons: list[dict]) -> str:
+    """A short sentence for people; the JSON stays the source of truth."""
+    by_type: dict[str, dict] = {}
+    for reason in reasons:
+        by_type.setdefault(reason["type"], reason)
+    parts: list[str] = []
+    gap = by_type.get("closes_gap")
+    if gap:
+        step = " (your next level)" if "next_level" in by_type else ""
+        parts.append(
+            f"builds {gap['skill']} from level {gap['from_level']:g} to {gap['to_level']}{step},"
+            f" required for your role {gap['role'] or gap['job_code']}"
+        )
+    role = by_type.get("role_path")
+    if role and not gap:
+        parts.append(f"part of the learning path for your role {role['role'] or role['job_code']}")
+    colleagues = by_type.get("similar_colleagues_completed")
+    if colleagues:
+        parts.append(f"{round(colleagues['share'] * 100)}% of colleagues in your role completed it")
+    fmt = by_type.get("preferred_format")
+    if fmt:
+        parts.append(f"a {fmt['format']}, a format you usually finish")
+    if "prerequisite_met" in by_type:
+        parts.append("you have what it builds on")
+    if not parts and "model_match" in by_type:
+        parts.append("learners with a profile like yours completed it")
+    text = "; ".join(parts) or "recommended for you"
+    return text[0].upper() + text[1:] + "."
+
+
+def explain(ev: Evidence) -> tuple[list[str], list[str]]:
+    """(reasons as JSON, sentence) per row."""
+    gaps = _by_pair(ev.gaps, ["pair", "weighted_gap", "skill_id"], [True, False, True])
+    met = ev.prerequisites[ev.prerequisites["met"]] if len(ev.prerequisites) else ev.prerequisites
+    prereqs = _by_pair(met, ["pair", "content_id"], [True, True]) if len(met) else {}
+    as_json, text = [], []
+    for row in range(len(ev.personalised)):
+        reasons = _row_reasons(ev, row, gaps.get(row, []), prereqs.get(row, []))
+        as_json.append(json.dumps(reasons, separators=(",", ":"), ensure_ascii=False))
+        text.append(sentence(reasons))
+    return as_json, text

@@ -1,0 +1,158 @@
+"""One publication, start to end: write the candidate, judge it, switch or block, report.
+
+Status values (DESIGN.md): ``published`` (gates passed, now current), ``blocked`` (a
+gate failed; the previous publication stays current), ``failed`` (it crashed, or the
+process died, before it was complete; nothing current changed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from skillpath.publish import writer
+from skillpath.publish.champion import MODEL_NAME, promote_champion, registered_version
+from skillpath.publish.gates import (
+    DEFAULT_REGISTRY,
+    NOT_CONFIGURED,
+    Gate,
+    GateContext,
+    GateResult,
+    evaluate_gates,
+    gate_results_json,
+)
+from skillpath.publish.report import PublicationSummary, write_report
+from skillpath.publish.tables import BLOCKED, PUBLISHED, ensure_publish_tables
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the ranking produced and what it was produced from."""
+
+    recommendations: pd.DataFrame
+    model_version: str | None
+    fallback_reason: str | None = None
+    model_evaluation: Mapping[str, Any] | None = None
+    run_id: str = "manual"
+
+
+def pipeline_candidate(
+    recommendations: pd.DataFrame,
+    model_run_id: str | None,
+    model_evaluation: Mapping[str, Any] | None,
+    tracking_uri: str,
+    run_id: str,
+) -> Candidate:
+    """The candidate as the pipeline sees it: no model run means the role-path fallback,
+    with the trainer's reason when it gave one."""
+    if model_run_id is None:
+        reason = (model_evaluation or {}).get("skipped") or "no model was trained"
+        return Candidate(recommendations, None, str(reason), model_evaluation, run_id)
+    version = registered_version(tracking_uri, model_run_id)
+    return Candidate(recommendations, version, None, model_evaluation, run_id)
+
+
+@dataclass(frozen=True)
+class PublicationResult:
+    publication_id: str
+    status: str
+    message: str
+    gates: list[GateResult]
+    champion: str
+    report_dir: Path | None
+
+    @property
+    def warnings(self) -> list[str]:
+        return [g.message for g in self.gates if g.status == NOT_CONFIGURED]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for Dagster's IO manager and asset checks."""
+        return {
+            "publication_id": self.publication_id,
+            "status": self.status,
+            "message": self.message,
+            "gates": [g.as_dict() for g in self.gates],
+            "champion": self.champion,
+            "report_dir": str(self.report_dir) if self.report_dir else None,
+        }
+
+
+def _message(status: str, gates: list[GateResult]) -> str:
+    if status == PUBLISHED:
+        return "all gates passed; now current"
+    failed = [f"{g.name}: {g.message}" for g in gates if not g.passed]
+    return "blocked by " + "; ".join(failed) + " — the previous publication stays current"
+
+
+def publish(
+    settings: Settings,
+    candidate: Candidate,
+    gates: list[Gate] | None = None,
+    now: datetime | None = None,
+    promote: Callable[[str, str | None], str] = promote_champion,
+) -> PublicationResult:
+    """Raises only when the publication could not be completed (it is then ``failed``)."""
+    gates = DEFAULT_REGISTRY.gates if gates is None else gates
+    now = now or writer.utcnow()
+    publication_id = writer.new_publication_id(now)
+    recs = candidate.recommendations
+    row = writer.PublicationRow(
+        publication_id=publication_id,
+        run_id=candidate.run_id,
+        model_name=MODEL_NAME,
+        model_version=candidate.model_version,
+        personalised=bool(recs["personalised"].any()) if len(recs) else False,
+        fallback_reason=candidate.fallback_reason,
+        created_at=now,
+    )
+    with connect(settings.warehouse) as con:
+        ensure_publish_tables(con)
+        writer.start(con, row)
+        try:
+            writer.write_recommendations(con, publication_id, recs)
+            context = GateContext(
+                con, publication_id, candidate.model_evaluation, candidate.fallback_reason
+            )
+            results = evaluate_gates(gates, context)
+            status = PUBLISHED if all(g.passed for g in results) else BLOCKED
+            message = _message(status, results)
+            if status == PUBLISHED:
+                writer.switch_current(con, publication_id, gate_results_json(results), message)
+                champion = promote(settings.mlflow_tracking_uri, candidate.model_version)
+                writer.record_champion(con, publication_id, champion)
+            else:
+                writer.block(con, publication_id, gate_results_json(results), message)
+                champion = "not moved: publication blocked"
+        except Exception as exc:
+            writer.fail(con, publication_id, f"{type(exc).__name__}: {exc}")
+            log.exception(
+                "publication %s failed; the current publication is unchanged", publication_id
+            )
+            raise
+    summary = PublicationSummary(
+        publication_id=publication_id,
+        status=status,
+        message=message,
+        created_at=f"{now:%Y-%m-%d %H:%M:%S}",
+        model_version=candidate.model_version,
+        fallback_reason=candidate.fallback_reason,
+        persons=int(recs["person_key"].nunique()),
+        recommendations=len(recs),
+        personalised_persons=int(
+            recs.loc[recs["personalised"].astype(bool), "person_key"].nunique()
+        ),
+        gates=results,
+    )
+    report_dir = write_report(settings.reports_dir, summary)
+    log.info("publication %s: %s (%s)", publication_id, status, message)
+    return PublicationResult(publication_id, status, message, results, champion, report_dir)

@@ -1,0 +1,81 @@
+"""skillpath status and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from skillpath.publish.commands import EXPORT_COLUMNS, export, status
+from skillpath.publish.publication import Candidate, publish
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
+from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
+
+
+def _publish(settings: Settings, tag: str, beats: bool = True):
+    candidate = Candidate(
+        candidate_frame(settings, tag=tag),
+        model_version="7",
+        model_evaluation={"beats_baseline": beats},
+        run_id="run-1",
+    )
+    return publish(settings, candidate, promote=lambda uri, v: f"champion -> {v}")
+
+
+@pytest.fixture
+def settings(skillpath_env: Path) -> Settings:
+    return Settings.from_env()
+
+
+def test_status_on_an_empty_warehouse(settings: Settings, capsys) -> None:
+    assert status(settings) == 0
+    assert "nothing has been published yet" in capsys.readouterr().out
+    seed_ingestion(settings)  # a warehouse, but no publication
+    assert status(settings) == 0
+    assert "nothing has been published yet" in capsys.readouterr().out
+
+
+def test_status_shows_current_gates_and_the_latest_blocked(settings: Settings, capsys) -> None:
+    seed_ingestion(settings)
+    good = _publish(settings, "a")
+    bad = _publish(settings, "b", beats=False)
+    assert status(settings) == 0
+    out = capsys.readouterr().out
+    assert f"current publication: {good.publication_id}" in out
+    assert "skillpath-recommender version 7" in out
+    assert "[passed] data_quality" in out and "rows_in=100" in out
+    assert "[WARNING: not configured] fairness" in out
+    assert f"latest blocked publication: {bad.publication_id}" in out
+    assert "[failed] model_quality: the model does not beat its baselines" in out
+    assert not any(k in out for k in keys(settings).values())
+
+
+def test_export_nothing_published(settings: Settings, tmp_path: Path, capsys) -> None:
+    assert export(settings, tmp_path / "out.csv") == 1
+    assert "nothing has been published" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_export_round_trip(settings: Settings, tmp_path: Path, suffix: str) -> None:
+    seed_ingestion(settings)
+    result = _publish(settings, "a")
+    with connect(settings.warehouse) as con:
+        con.execute("create table marts.dim_content (content_id varchar, title varchar)")
+        con.execute("insert into marts.dim_content values ('content-a-1', 'Intro, with comma')")
+    out = tmp_path / f"recs.{suffix}"
+    assert export(settings, out) == 0
+    frame = pd.read_parquet(out) if suffix == "parquet" else pd.read_csv(out)
+    assert tuple(frame.columns) == EXPORT_COLUMNS
+    assert len(frame) == 6 and set(frame["publication_id"]) == {result.publication_id}
+    published = candidate_frame(settings, tag="a")
+    by_key = {k: e for e, k in keys(settings).items()}
+    published["employee_id"] = published["person_key"].map(by_key)
+    merged = frame.merge(published, on=["employee_id", "rank"], suffixes=("", "_pub"))
+    assert len(merged) == 6
+    assert (merged["content_id"] == merged["content_id_pub"]).all()
+    assert (merged["personalised"] == merged["personalised_pub"]).all()
+    assert (merged["reasons"] == merged["reasons_pub"]).all()
+    titles = frame.set_index("content_id")["title"].to_dict()
+    assert titles["content-a-1"] == "Intro, with comma"

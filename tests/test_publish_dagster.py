@@ -1,0 +1,82 @@
+"""The publishing assets and gate checks, materialised in process with stand-ins for
+the recommender's assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from ml.data import Marts
+from orchestration.assets.publish import candidate_recommendations, publication
+from orchestration.checks.publish import GATE_CHECKS
+from orchestration.publish_schedule import WEEKLY_PUBLISH_SCHEDULE
+from orchestration.resources import SkillpathResource
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
+from tests.fixtures.publish.org import Org
+from tests.fixtures.publish.warehouse import keys, seed_ingestion
+
+
+def _upstream(org: Org, evaluation: dict) -> list[dg.AssetsDefinition]:
+    @dg.asset(name="training_dataset")
+    def training_dataset() -> Marts:
+        return org.marts()
+
+    @dg.asset(name="recommender_model")
+    def recommender_model() -> object | None:
+        return None
+
+    @dg.asset(name="model_evaluation")
+    def model_evaluation() -> dict:
+        return evaluation
+
+    return [training_dataset, recommender_model, model_evaluation]
+
+
+def test_fallback_publication_through_dagster(skillpath_env: Path) -> None:
+    settings = Settings.from_env()
+    seed_ingestion(settings)
+    persons = dict.fromkeys(keys(settings).values(), "DA")
+    content = {f"c{i}": ("course", {"S1": 1 + i % 4}) for i in range(12)}
+    org = Org(persons=persons, content=content)
+    evaluation = {"beats_baseline": False, "skipped": "only 3 persons with history"}
+    result = dg.materialize(
+        [*_upstream(org, evaluation), candidate_recommendations, publication, *GATE_CHECKS],
+        resources={"skillpath": SkillpathResource()},
+    )
+    assert result.success
+    out = result.output_for_node("publication")
+    assert out["status"] == "published"
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(checks) == {"gate_data_quality", "gate_model_quality", "gate_fairness"}
+    assert all(c.passed for c in checks.values())
+    assert checks["gate_fairness"].metadata["not_configured"].value is True
+    meta = result.asset_materializations_for_node("publication")[0].metadata
+    assert meta["status"].value == "published"
+    assert "only 3 persons" in meta["gate_model_quality"].value["message"]
+    with connect(settings.warehouse, read_only=True) as con:
+        current = con.execute("select * from published.current_recommendations").df()
+    assert isinstance(current, pd.DataFrame)
+    assert len(current) == 3 * 3  # 12 S1 items, capped at 3 per skill
+    assert not current["personalised"].any()
+
+
+def test_a_blocked_publication_fails_its_gate_check(skillpath_env: Path) -> None:
+    settings = Settings.from_env()
+    seed_ingestion(settings, quarantined=50)
+    org = Org(persons=dict.fromkeys(keys(settings).values(), "DA"), content={"c": ("video", {})})
+    result = dg.materialize(
+        [*_upstream(org, {}), candidate_recommendations, publication, *GATE_CHECKS],
+        resources={"skillpath": SkillpathResource()},
+        raise_on_error=False,
+    )
+    assert result.output_for_node("publication")["status"] == "blocked"
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["gate_data_quality"] is False
+
+
+def test_weekly_schedule_targets_retraining_and_publishing() -> None:
+    assert WEEKLY_PUBLISH_SCHEDULE.cron_schedule == "0 3 * * 1"
+    assert WEEKLY_PUBLISH_SCHEDULE.job_name == "retrain_and_publish"

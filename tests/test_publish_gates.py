@@ -1,0 +1,141 @@
+"""Gates decide; only a publication passing all of them becomes current."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skillpath.publish.gates import GateResult, default_registry
+from skillpath.publish.publication import Candidate, publish
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
+from tests.fixtures.publish.warehouse import candidate_frame, current, keys, seed_ingestion
+
+GOOD_EVAL = {"beats_baseline": True, "model": {"ndcg_at_10": 0.31}, "baseline": {"ndcg_at_10": 0.2}}
+
+
+def _no_mlflow(uri: str, version: str | None) -> str:
+    return f"stub champion {version}"
+
+
+def _publish(
+    settings: Settings,
+    tag: str,
+    evaluation: dict | None = GOOD_EVAL,
+    fallback_reason: str | None = None,
+    gates: list | None = None,
+):
+    candidate = Candidate(
+        candidate_frame(settings, tag=tag),
+        model_version=None if fallback_reason else "3",
+        fallback_reason=fallback_reason,
+        model_evaluation=evaluation,
+        run_id="test",
+    )
+    return publish(settings, candidate, gates=gates, promote=_no_mlflow)
+
+
+@pytest.fixture
+def settings(skillpath_env: Path) -> Settings:
+    s = Settings.from_env()
+    seed_ingestion(s)
+    return s
+
+
+def _status(settings: Settings, publication_id: str) -> str:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(
+            "select status from published.publications where publication_id = ?",
+            [publication_id],
+        ).fetchone()[0]
+
+
+def test_passing_gates_publish_and_report_without_person_data(settings: Settings) -> None:
+    result = _publish(settings, "a")
+    assert result.status == "published"
+    assert result.champion == "stub champion 3"
+    with connect(settings.warehouse, read_only=True) as con:
+        cur = current(con)
+    assert set(cur["publication_id"]) == {result.publication_id}
+    assert len(cur) == 6 and set(cur["content_id"]) == {"content-a-1", "content-a-2"}
+    gates = {g.name: g for g in result.gates}
+    assert set(gates) == {"data_quality", "model_quality", "fairness"}
+    assert gates["fairness"].status == "not_configured" and gates["fairness"].passed
+    assert result.warnings and "fairness" in result.warnings[0]
+    assert gates["data_quality"].figures["rows_in"] == 100
+    report = json.loads((result.report_dir / "gates.json").read_text())
+    assert report["status"] == "published" and report["personalised_persons"] == 2
+    html = (result.report_dir / "gates.html").read_text()
+    for text in (html, json.dumps(report)):
+        assert not any(k in text for k in keys(settings).values())
+        assert "T-00" not in text
+
+
+def test_too_many_quarantined_rows_block_and_keep_the_old_publication(
+    settings: Settings,
+) -> None:
+    first = _publish(settings, "a")
+    seed_ingestion(settings, quarantined=30)  # 30 of 200 rows: 15%
+    second = _publish(settings, "b")
+    assert second.status == "blocked"
+    assert "quarantined" in second.message
+    assert _status(settings, second.publication_id) == "blocked"
+    with connect(settings.warehouse, read_only=True) as con:
+        assert set(current(con)["publication_id"]) == {first.publication_id}
+
+
+def test_a_failed_blocking_expectation_blocks(settings: Settings) -> None:
+    seed_ingestion(settings, failed_expectation="unique_person_key")
+    result = _publish(settings, "a")
+    dq = next(g for g in result.gates if g.name == "data_quality")
+    assert not dq.passed
+    assert dq.figures["failed_blocking_expectations"] == ["hr_employees.unique_person_key"]
+    with connect(settings.warehouse, read_only=True) as con:
+        assert current(con).empty
+
+
+def test_a_model_that_does_not_beat_its_baselines_is_blocked(settings: Settings) -> None:
+    result = _publish(settings, "a", evaluation={"beats_baseline": False})
+    assert result.status == "blocked"
+    assert "model_quality" in result.message
+
+
+def test_fallback_without_a_model_passes_the_model_gate(settings: Settings) -> None:
+    result = _publish(settings, "a", evaluation=None, fallback_reason="12 interactions")
+    model = next(g for g in result.gates if g.name == "model_quality")
+    assert model.passed and "12 interactions" in model.message
+    assert result.status == "published"
+
+
+class _Unfair:
+    name = "fairness"
+
+    def evaluate(self, context) -> GateResult:
+        return GateResult(self.name, False, "failed", "exposure gap 0.4 > 0.1", {"gap": 0.4})
+
+
+class _Crashing:
+    name = "crashing"
+
+    def evaluate(self, context) -> GateResult:
+        raise RuntimeError("boom")
+
+
+def test_a_registered_fairness_gate_replaces_the_slot_and_can_block(settings: Settings) -> None:
+    registry = default_registry()
+    registry.register(_Unfair(), replace=True)
+    assert registry.names == ["data_quality", "model_quality", "fairness"]
+    with pytest.raises(ValueError, match="replace=True"):
+        registry.register(_Unfair())
+    result = _publish(settings, "a", gates=registry.gates)
+    assert result.status == "blocked" and "exposure gap" in result.message
+
+
+def test_a_crashing_gate_fails_closed(settings: Settings) -> None:
+    registry = default_registry()
+    registry.register(_Crashing())
+    result = _publish(settings, "a", gates=registry.gates)
+    assert result.status == "blocked"
+    assert "gate crashed: RuntimeError: boom" in result.message

@@ -1,0 +1,173 @@
+"""Each ranking rule on a tiny hand-made organisation, switched on and off."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml.ranking import RankingConfig, recommend
+from tests.fixtures.publish.org import FakeScorer, Org, random_org
+
+ANA = "a" * 64  # a data analyst
+BEN = "b" * 64  # another data analyst
+
+
+def _org(**kwargs) -> Org:
+    content = kwargs.pop(
+        "content",
+        {
+            "c1": ("video", {"S1": 1}),
+            "c2": ("course", {"S1": 2}),
+            "c3": ("course", {"S2": 2}),
+            "c4": ("podcast", {}),
+            "c5": ("article", {"S3": 2}),
+        },
+    )
+    return Org(persons=kwargs.pop("persons", {ANA: "DA", BEN: "DA"}), content=content, **kwargs)
+
+
+def _items(out, person: str) -> list[str]:
+    return out[out["person_key"] == person].sort_values("rank")["content_id"].tolist()
+
+
+def _scorer(org: Org, **base: float) -> FakeScorer:
+    return FakeScorer(list(org.content), base)
+
+
+def test_completed_or_passed_content_is_never_recommended() -> None:
+    org = _org(completed={(ANA, "c1")}, passed={(ANA, "c2")})
+    scorer = _scorer(org, c1=9, c2=8, c3=1)
+    assert not {"c1", "c2"} & set(_items(recommend(org.marts(), scorer), ANA))
+    assert {"c1", "c2"} <= set(_items(recommend(org.marts(), scorer), BEN))
+    off = RankingConfig(exclude_completed=False)
+    assert {"c1", "c2"} <= set(_items(recommend(org.marts(), scorer, off), ANA))
+
+
+def test_content_whose_every_skill_is_held_is_skipped_but_skill_less_content_is_not() -> None:
+    org = _org(levels={(ANA, "S1"): 2.0})
+    out = recommend(org.marts(), _scorer(org))
+    assert not {"c1", "c2"} & set(_items(out, ANA))
+    assert "c4" in _items(out, ANA)  # teaches no skill
+    assert {"c1", "c2"} <= set(_items(out, BEN))
+    off = recommend(org.marts(), _scorer(org), RankingConfig(skip_mastered=False))
+    assert {"c1", "c2"} <= set(_items(off, ANA))
+
+
+def test_content_teaching_one_skill_still_lacking_is_kept() -> None:
+    org = _org(content={"mix": ("course", {"S1": 2, "S2": 3})}, levels={(ANA, "S1"): 4.0})
+    assert _items(recommend(org.marts(), _scorer(org)), ANA) == ["mix"]
+
+
+def test_prerequisites_met_by_completion_or_by_skill() -> None:
+    carl = "c" * 64
+    org = _org(
+        persons={ANA: "DA", BEN: "DA", carl: "DA"},
+        content={"basic": ("course", {"S1": 2}), "adv": ("course", {"S1": 4})},
+        prerequisites=[("adv", "basic")],
+        completed={(BEN, "basic")},
+        levels={(carl, "S1"): 2.5},
+    )
+    out = recommend(org.marts(), _scorer(org, adv=5, basic=1))
+    assert _items(out, ANA) == ["basic"]  # not ready for adv
+    assert _items(out, BEN) == ["adv"]
+    assert _items(out, carl) == ["adv"]  # basic is mastered, and covers the prerequisite
+    met = {
+        row.person_key: [r for r in json.loads(row.reasons) if r["type"] == "prerequisite_met"]
+        for row in out.itertuples()
+        if row.content_id == "adv"
+    }
+    assert met[BEN][0]["prerequisites"] == [{"content_id": "basic", "met_by": "completed"}]
+    assert met[carl][0]["prerequisites"] == [{"content_id": "basic", "met_by": "skill_covered"}]
+    off = recommend(org.marts(), _scorer(org), RankingConfig(require_prerequisites=False))
+    assert "adv" in _items(off, ANA)
+
+
+def test_level_fit_prefers_the_next_level_up() -> None:
+    org = _org(
+        content={
+            "lvl2": ("course", {"S1": 2}),
+            "lvl4": ("course", {"S1": 4}),
+            "top": ("podcast", {}),
+            "low": ("podcast", {}),
+        },
+        levels={(ANA, "S1"): 1.4},
+    )
+    scorer = _scorer(org, top=1.0, lvl4=0.9, lvl2=0.85, low=0.0)
+    on = _items(recommend(org.marts(), scorer), ANA)
+    assert on.index("lvl2") < on.index("lvl4")
+    off = _items(recommend(org.marts(), scorer, RankingConfig(level_fit=False)), ANA)
+    assert off.index("lvl4") < off.index("lvl2")
+
+
+def test_formats_that_work_are_preferred_and_dropped_formats_demoted() -> None:
+    content = {
+        "vid": ("video", {}),
+        "crs": ("course", {}),
+        "wsh": ("workshop", {}),
+        "top": ("article", {}),
+        "low": ("article", {}),
+        "w1": ("workshop", {}),
+        "w2": ("workshop", {}),
+    }
+    org = _org(
+        content=content,
+        affinity={ANA: {"video": 0.9, "course": 0.3}},
+        completed={(ANA, "w1")},
+        dropped={(ANA, "w1"), (ANA, "w2")},
+    )
+    base = {"top": 1.0, "crs": 0.6, "wsh": 0.58, "vid": 0.55, "low": 0.5, "w2": 0.0}
+    scorer = _scorer(org, **base)
+    on = _items(recommend(org.marts(), scorer), ANA)
+    assert on.index("vid") < on.index("crs")
+    assert on.index("low") < on.index("wsh")  # workshops: started 2, dropped 2
+    off_cfg = RankingConfig(format_preference=False, demote_dropped_formats=False)
+    off = _items(recommend(org.marts(), scorer, off_cfg), ANA)
+    assert off.index("crs") < off.index("vid")
+    assert off.index("wsh") < off.index("low")
+    row = recommend(org.marts(), scorer).query("person_key == @ANA and content_id == 'vid'")
+    reasons = json.loads(row["reasons"].iloc[0])
+    assert {"type": "preferred_format", "format": "video", "completion_rate": 0.9} in reasons
+
+
+def test_diversity_caps_items_per_skill_and_k_is_configurable() -> None:
+    content = {f"py{i}": ("course", {"S1": 3}) for i in range(6)}
+    content |= {f"sql{i}": ("course", {"S2": 2}) for i in range(6)}
+    content |= {"pod": ("podcast", {})}
+    org = _org(content=content)
+    scorer = _scorer(org, **{f"py{i}": 10 - i for i in range(6)})
+    out = recommend(org.marts(), scorer, RankingConfig(k=5, max_per_skill=2))
+    items = _items(out, ANA)
+    assert len(items) == 5
+    assert sum(i.startswith("py") for i in items) == 2
+    uncapped = recommend(org.marts(), scorer, RankingConfig(k=5, max_per_skill=None))
+    assert sum(i.startswith("py") for i in _items(uncapped, ANA)) == 5
+
+
+def test_only_active_content_is_recommended() -> None:
+    org = _org(inactive={"c1"})
+    out = recommend(org.marts(), _scorer(org, c1=100))
+    assert "c1" not in set(out["content_id"])
+
+
+def test_invalid_config_says_what_to_change() -> None:
+    with pytest.raises(ValueError, match="candidates"):
+        RankingConfig(k=20, candidates=10)
+
+
+def test_invariants_on_a_random_organisation() -> None:
+    org, scorer = random_org(persons=150, items=120, seed=3)
+    marts = org.marts()
+    config = RankingConfig(k=8, candidates=30, max_per_skill=3, chunk_size=64)
+    out = recommend(marts, scorer, config)
+    assert out.groupby("person_key").size().eq(8).all()
+    assert not out[["person_key", "content_id"]].duplicated().any()
+    pairs = set(zip(out["person_key"], out["content_id"], strict=True))
+    assert not pairs & (org.completed | org.passed)
+    assert not set(out["content_id"]) & org.inactive
+    assert not out.loc[out["person_key"].isin(org.opted_out), "personalised"].any()
+    taught = marts.content_skills.merge(out, on="content_id")
+    assert taught.groupby(["person_key", "skill_id"]).size().max() <= 3
+    ranks = out.groupby("person_key")["rank"].apply(list)
+    assert all(r == list(range(1, 9)) for r in ranks)
+    assert recommend(marts, scorer, config).equals(out)  # deterministic
