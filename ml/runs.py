@@ -1,0 +1,87 @@
+"""A whole training run as the CLI, tuning and Dagster share it: evaluate against the
+baselines on the hold-out, train the production model on everything, log both to MLflow.
+
+Too little data is an outcome, not a crash: the result says why, carries no model, and
+publishing falls back to rules (role paths).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+
+from ml import tracking
+from ml.data import Marts
+from ml.evaluate import EvalConfig, Evaluation, evaluate_model
+from ml.model import Recommender
+from ml.train import InsufficientData, TrainConfig, train_on_all
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    model: Recommender | None
+    evaluation: Evaluation | None
+    run_id: str | None
+    message: str
+
+
+def holdout_sizes(evaluation: Evaluation) -> dict[str, int]:
+    h = evaluation.holdout
+    return {
+        "holdout_persons": len(h.persons),
+        "holdout_positives": int(h.positives.nnz),
+        "history_interactions": len(h.split.history),
+        "new_hire_persons": int(h.slices.get("new_hires", [False]).sum()),
+    }
+
+
+def model_sizes(model: Recommender) -> dict[str, int]:
+    keys = ("n_interactions", "n_persons", "n_items", "n_user_features", "n_item_features")
+    return {k: int(model.params[k]) for k in keys}
+
+
+def evaluate_and_log(
+    marts: Marts, train_config: TrainConfig, eval_config: EvalConfig
+) -> Evaluation:
+    """Hold-out evaluation of ``train_config`` and its baselines, logged in the active run."""
+    _, evaluation = evaluate_model(marts, train_config, eval_config)
+    tracking.log_evaluation(evaluation, holdout_sizes(evaluation))
+    return evaluation
+
+
+def run_training(
+    marts: Marts,
+    train_config: TrainConfig,
+    eval_config: EvalConfig,
+    tracking_uri: str,
+    artifact_root: Path,
+    register: bool = True,
+) -> TrainingResult:
+    tracking.configure(tracking_uri, artifact_root)
+    try:
+        model = train_on_all(marts, train_config)
+    except InsufficientData as exc:
+        with mlflow.start_run(nested=mlflow.active_run() is not None):
+            mlflow.set_tag("status", "insufficient_data")
+            mlflow.set_tag("reason", str(exc))
+        log.warning("%s", exc)
+        return TrainingResult(None, None, None, str(exc))
+    model = tracking.log_model(model, model_sizes(model), register=register)
+    assert model.run_id is not None
+    with tracking.resume(model.run_id):
+        try:
+            evaluation: Evaluation | None = evaluate_and_log(marts, train_config, eval_config)
+        except InsufficientData as exc:
+            mlflow.set_tag("evaluation", f"skipped: {exc}")
+            evaluation = None
+    message = (
+        "trained; hold-out too thin to evaluate"
+        if evaluation is None
+        else f"trained; beats role popularity: {evaluation.beats_baseline}"
+    )
+    return TrainingResult(model, evaluation, model.run_id, message)

@@ -1,0 +1,112 @@
+"""MLflow logging, the registry alias, tuning and the Dagster assets on a tiny warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from ml import tracking
+from ml.dataset import build_interactions
+from ml.evaluate import EvalConfig
+from ml.runs import run_training
+from ml.train import TrainConfig
+from ml.tuning import tune
+from tests.fixtures.ml.synthetic import make_org, write_marts
+
+CONFIG = TrainConfig(epochs=10, patience=3)
+
+
+@pytest.fixture(scope="module")
+def org():
+    return make_org(persons=200, items=80, seed=5)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("mlflow")
+    return f"sqlite:///{root / 'mlflow.db'}", root / "mlartifacts"
+
+
+@pytest.fixture(scope="module")
+def result(org, store):
+    return run_training(org.marts, CONFIG, EvalConfig(), *store)
+
+
+def test_run_logs_model_and_baselines_side_by_side(result, store):
+    run = MlflowClient(store[0]).get_run(result.run_id)
+    metrics = run.data.metrics
+    for name in ("ndcg_at_10", "ndcg_at_10__baseline_role_popularity", "ndcg_at_10_new_hires"):
+        assert name in metrics
+    assert run.data.params["loss"] == "warp"
+    assert run.data.tags["beats_baseline"] in {"true", "false"}
+    artifacts = {a.path for a in MlflowClient(store[0]).list_artifacts(result.run_id, "evaluation")}
+    assert "evaluation/metrics_by_approach.csv" in artifacts
+
+
+def test_no_person_key_is_logged(org, result, store, tmp_path):
+    client = MlflowClient(store[0])
+    run = client.get_run(result.run_id)
+    logged = " ".join(
+        [*run.data.params.values(), *run.data.params, *run.data.metrics, *run.data.tags.values()]
+    )
+    local = Path(client.download_artifacts(result.run_id, "", str(tmp_path)))
+    blobs = b"".join(p.read_bytes() for p in local.rglob("*") if p.is_file())
+    for key in org.marts.employees["person_key"]:
+        assert key not in logged
+        assert key.encode() not in blobs
+
+
+def test_registered_challenger_loads_and_scores_after_binding(org, result, store):
+    mlflow.set_tracking_uri(store[0])
+    model = tracking.load_model(f"models:/{tracking.REGISTERED_MODEL}@{tracking.CHALLENGER}")
+    assert not model.is_bound
+    bound = model.bind(org.marts, build_interactions(org.marts))
+    keys = list(org.marts.employees["person_key"][:4])
+    assert (bound.score(keys) == result.model.score(keys)).all()
+
+
+def test_too_little_data_trains_nothing_and_says_why(org, store):
+    few = replace(org.marts, engagement=org.marts.engagement.head(20))
+    outcome = run_training(few, CONFIG, EvalConfig(), *store)
+    assert outcome.model is None and "too little history" in outcome.message
+
+
+def test_tuning_runs_trials_as_nested_runs(org, store):
+    config, score = tune(org.marts, 2, *store, base=replace(CONFIG, epochs=3))
+    assert config is not None and score >= 0
+    runs = mlflow.search_runs(experiment_names=[tracking.EXPERIMENT], output_format="list")
+    parents = [r for r in runs if r.info.run_name == "tune-2"]
+    assert parents
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(children) == 2
+
+
+def test_dagster_assets_train_evaluate_and_check(org, skillpath_env):
+    from orchestration.assets import ml as ml_assets
+    from orchestration.checks import ml as ml_checks
+    from orchestration.resources import SkillpathResource
+    from skillpath.settings import Settings
+
+    write_marts(org.marts, Settings.from_env().warehouse)
+    result = dg.materialize(
+        [
+            ml_assets.training_dataset,
+            ml_assets.recommender_model,
+            ml_assets.model_evaluation,
+            ml_checks.model_beats_role_popularity,
+        ],
+        resources={"skillpath": SkillpathResource()},
+        raise_on_error=False,
+    )
+    model = result.output_for_node("recommender_model")
+    evaluation = result.output_for_node("model_evaluation")
+    assert model is not None and model.run_id
+    assert {"model", "role_popularity", "beats_baseline"} <= set(evaluation)
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 1
+    assert checks[0].passed == evaluation["beats_baseline"]
