@@ -11,6 +11,7 @@ from orchestration.assets import ingest, marts, ml, publish
 from orchestration.checks import ingest as ingest_checks
 from orchestration.checks import ml as ml_checks
 from orchestration.checks import publish as publish_checks
+from orchestration.dbt_project import dbt_resource
 from orchestration.resources import SkillpathResource
 
 defs = dg.Definitions(
@@ -19,6 +20,9 @@ defs = dg.Definitions(
     jobs=jobs.JOBS,
     schedules=schedules.SCHEDULES,
     sensors=sensors.SENSORS,
-    resources={"skillpath": SkillpathResource()},
+    resources={
+        "skillpath": SkillpathResource(),
+        "dbt": dbt_resource(),
+    },
     executor=dg.in_process_executor,
 )

@@ -1,0 +1,1 @@
+"""Reports for people (HR, L&D) rendered from the marts: files, no Dagster."""
