@@ -1,6 +1,11 @@
 """Run a job of the Dagster definitions in this process, as ``skillpath run`` and
 ``skillpath ingest`` do, recording the run in the local Dagster instance so it shows
-in ``make ui`` afterwards."""
+in ``make ui`` afterwards.
+
+Exit codes: 0 when the run succeeded (and, for the whole pipeline, its publication went
+live); 2 when everything ran but a gate blocked the publication (the previous one stays
+current); 1 when a step failed.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +18,12 @@ from skillpath.settings import Settings
 
 log = logging.getLogger(__name__)
 
+EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
+
 
 def _instance(settings: Settings) -> dg.DagsterInstance:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    home = os.environ["DAGSTER_HOME"]
-    os.makedirs(home, exist_ok=True)
+    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     return dg.DagsterInstance.get()
 
 
@@ -25,8 +31,35 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
-    log.info("running job %r (warehouse %s)", job_name, settings.warehouse)
+    log.info("running job %r (landing %s)", job_name, settings.landing_dir)
     return job.execute_in_process(instance=_instance(settings), raise_on_error=False)
+
+
+def _failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    return [
+        f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
+        f"{e.asset_check_evaluation_data.check_name}"
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
+    ]
+
+
+def _publication_status(settings: Settings, run_id: str) -> str | None:
+    import duckdb
+
+    from skillpath.warehouse import connect
+
+    try:
+        with connect(settings.warehouse, read_only=True) as con:
+            row = con.execute(
+                "select status from published.publications where run_id = ?"
+                " order by created_at desc limit 1",
+                [run_id],
+            ).fetchone()
+    except (duckdb.Error, OSError):  # the publishing stage never got to create its table
+        return None
+    return row[0] if row else None
 
 
 def run_pipeline(settings: Settings, stages: tuple[str, ...] = ()) -> int:
@@ -36,11 +69,22 @@ def run_pipeline(settings: Settings, stages: tuple[str, ...] = ()) -> int:
 
     job_name = "ingest" if stages == ("ingest",) else "pipeline"
     result = run_job(settings, job_name)
-    print(render_summary(settings))
-    if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        print(f"\nrun {result.run_id} FAILED in step(s): {', '.join(failed) or '?'}")
-        print("see the Dagster UI (make ui) for the logs of this run")
-        return 1
+    print(render_summary(settings, with_publication=job_name == "pipeline"))
+    failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure})
+    failed_checks = _failed_checks(result)
+    if failed_checks:
+        print("\nchecks that failed (details in the Dagster UI, make ui):")
+        print("\n".join(f"  - {name}" for name in failed_checks))
+    status = _publication_status(settings, result.run_id) if job_name == "pipeline" else None
+    # a failing blocking gate check fails the publication step; that is a decision
+    # (recorded as ``blocked``), not a crash
+    crashed = [s for s in failed_steps if not (s == "publication" and status == "blocked")]
+    if crashed:
+        print(f"\nrun {result.run_id} FAILED in step(s): {', '.join(crashed)}")
+        print("the Dagster UI (make ui) has the logs of this run")
+        return EXIT_FAILED
+    if status == "blocked":
+        print(f"\nrun {result.run_id}: publication BLOCKED by its gates; the previous one stays")
+        return EXIT_BLOCKED
     print(f"\nrun {result.run_id} succeeded; Dagster UI: make ui, MLflow UI: make mlflow")
-    return 0
+    return EXIT_OK

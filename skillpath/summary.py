@@ -14,7 +14,7 @@ def _rows(con, sql: str) -> list[tuple]:
         return []
 
 
-def render_summary(settings: Settings) -> str:
+def render_summary(settings: Settings, with_publication: bool = False) -> str:
     lines = [f"warehouse: {settings.warehouse}"]
     if not settings.warehouse.exists():
         return "\n".join([*lines, "  (empty: nothing has been ingested yet)"])
@@ -44,5 +44,9 @@ def render_summary(settings: Settings) -> str:
         if marts:
             lines.append("marts (rows):")
             lines.extend(f"  marts.{name:<32} {rows:>10,}" for name, rows in marts)
+    if with_publication:
+        from skillpath.publish.commands import render_status
+
+        lines.append(render_status(settings).split("\n", 1)[-1])
     lines.append(f"reports: {settings.reports_dir}")
     return "\n".join(lines)
