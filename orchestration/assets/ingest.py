@@ -1,1 +1,66 @@
-"""Assets of the ingest stage (filled in by its issue)."""
+"""One asset per landing source, ``raw/<table>``, grouped ingest_hr / ingest_lms /
+ingest_surveys; the work is in ``skillpath.ingest``. Sources whose rows refer to
+employees or catalogue items depend on those, so HR is ingested first."""
+
+import dagster as dg
+
+from orchestration.resources import SkillpathResource
+from skillpath.ingest import SOURCES, SourceResult, ingest_source
+from skillpath.ingest.sources import Source
+
+
+def _metadata(result: SourceResult) -> dict:
+    return {
+        "files_ingested": len(result.files),
+        "files_unchanged": len(result.skipped),
+        "files_failed": len(result.failed_files),
+        "rows_in": result.total("rows_in"),
+        "rows_loaded": result.total("rows_loaded"),
+        "rows_quarantined": result.total("rows_quarantined"),
+        "rows_duplicate": result.total("rows_duplicate"),
+        "table_rows": result.table_rows,
+        "source_present": result.present,
+        "files": dg.MetadataValue.json(
+            [
+                {
+                    "file": f.file,
+                    "status": f.status,
+                    "rows_in": f.rows_in,
+                    "rows_loaded": f.rows_loaded,
+                    "rows_quarantined": f.rows_quarantined,
+                    "rows_duplicate": f.rows_duplicate,
+                    "reasons": f.reasons,
+                    "message": f.message,
+                }
+                for f in result.files
+            ]
+        ),
+        **({"ignored_files": dg.MetadataValue.json(result.ignored)} if result.ignored else {}),
+        **result.extra,
+    }
+
+
+def _ingest_asset(source: Source) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=source.table,
+        key_prefix="raw",
+        group_name=source.group,
+        deps=[dg.AssetKey(["raw", table]) for table in source.needs],
+        kinds={"duckdb"},
+        description=f"raw.{source.table} from landing/{source.path} "
+        f"({'required' if source.required else 'optional'} source)",
+    )
+    def _asset(context: dg.AssetExecutionContext, skillpath: SkillpathResource):
+        result = ingest_source(skillpath.settings(), source.table)
+        context.log.info(result.describe())
+        for file in result.files:
+            if file.message:
+                context.log.warning(file.message)
+        if result.ignored:
+            context.log.warning(f"not statement exports, ignored: {', '.join(result.ignored)}")
+        return dg.MaterializeResult(metadata=_metadata(result))
+
+    return _asset
+
+
+INGEST_ASSETS = [_ingest_asset(source) for source in SOURCES]

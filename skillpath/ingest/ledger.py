@@ -1,0 +1,155 @@
+"""The ingest ledger: ``audit.ingest_log`` (one row per file version) and
+``audit.quarantine`` (one row per rejected row, or per rejected file), plus the tables
+ingestion adds beside DESIGN.md's (docs/architecture.md: identity and validation).
+
+Every file ends in exactly one :class:`FileResult` whose counts satisfy
+``rows_in = rows_loaded + rows_quarantined + rows_duplicate``; the ledger refuses to
+write one that does not, so a loader bug cannot silently lose rows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from skillpath.warehouse import create_table_sql, ensure_layout
+
+EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("audit", "person_identity"): (("person_key", "varchar"), ("email_hash", "varchar")),
+    ("published", "employee_directory"): (("person_key", "varchar"), ("employee_id", "varchar")),
+    ("audit", "validation_results"): (
+        ("run_id", "varchar"),
+        ("table_name", "varchar"),
+        ("expectation", "varchar"),
+        ("column_name", "varchar"),
+        ("success", "boolean"),
+        ("observed", "varchar"),
+        ("run_at", "timestamp"),
+    ),
+}
+
+# Statuses of audit.ingest_log: every row loaded; some rows quarantined; the whole file
+# rejected (it could not be read, or lacks a required column).
+LOADED, PARTIAL, FAILED = "loaded", "partial", "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure_ingest_layout(con: duckdb.DuckDBPyConnection) -> None:
+    ensure_layout(con)
+    for (schema, table), columns in EXTRA_TABLES.items():
+        con.execute(create_table_sql(schema, table, columns))
+
+
+@dataclass
+class FileResult:
+    source: str
+    file: str
+    checksum: str
+    started_at: datetime = field(default_factory=utcnow)
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_duplicate: int = 0
+    status: str = LOADED
+    message: str = ""
+    reasons: dict[str, int] = field(default_factory=dict)
+    finished_at: datetime | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+
+    @property
+    def quarantined_share(self) -> float:
+        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+
+
+def already_ingested(con: duckdb.DuckDBPyConnection, file: str, checksum: str) -> bool:
+    row = con.execute(
+        "select 1 from audit.ingest_log where file = ? and checksum = ? limit 1", [file, checksum]
+    ).fetchone()
+    return row is not None
+
+
+def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
+    if not result.balanced:
+        raise AssertionError(
+            f"{result.file}: rows_in {result.rows_in} != loaded {result.rows_loaded} + "
+            f"quarantined {result.rows_quarantined} + duplicate {result.rows_duplicate}"
+        )
+    result.finished_at = utcnow()
+    con.execute(
+        "insert into audit.ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.source,
+            result.file,
+            result.checksum,
+            result.rows_in,
+            result.rows_loaded,
+            result.rows_quarantined,
+            result.rows_duplicate,
+            result.status,
+            result.message,
+            result.started_at,
+            result.finished_at,
+        ],
+    )
+
+
+def quarantine_file(
+    con: duckdb.DuckDBPyConnection,
+    result: FileResult,
+    rows_in: int,
+    reason_code: str,
+    reason: str,
+) -> FileResult:
+    """Reject a whole file: one quarantine row without a row number stands for all its
+    rows, so the log still balances and the engineer gets one clear message."""
+    result.rows_in = result.rows_quarantined = rows_in
+    result.rows_loaded = result.rows_duplicate = 0
+    result.status = FAILED
+    result.message = f"{result.file}: {reason}"
+    result.reasons = {reason_code: rows_in}
+    con.execute(
+        "insert into audit.quarantine values (?, ?, null, ?, ?, ?, ?)",
+        [
+            result.source,
+            result.file,
+            json.dumps({"rows": rows_in}),
+            reason_code,
+            result.message,
+            utcnow(),
+        ],
+    )
+    return result
+
+
+def tally(con: duckdb.DuckDBPyConnection, result: FileResult, outcomes: str) -> FileResult:
+    """Fill the counts of ``result`` from a temp table with one row per input row and
+    columns ``outcome`` (loaded | duplicate | quarantined) and ``reason_code``."""
+    counts = dict(
+        con.execute(f"select outcome, count(*) from {outcomes} group by outcome").fetchall()
+    )
+    result.rows_loaded = counts.get("loaded", 0)
+    result.rows_duplicate = counts.get("duplicate", 0)
+    result.rows_quarantined = counts.get("quarantined", 0)
+    result.reasons = dict(
+        con.execute(
+            f"select reason_code, count(*) from {outcomes} where outcome = 'quarantined' "
+            "group by reason_code order by count(*) desc, reason_code"
+        ).fetchall()
+    )
+    if result.rows_quarantined:
+        result.status = PARTIAL
+        listed = ", ".join(f"{code}: {n}" for code, n in result.reasons.items())
+        result.message = (
+            f"{result.rows_quarantined} of {result.rows_in} rows quarantined ({listed}); "
+            "see audit.quarantine for each row and what to fix"
+        )
+    return result

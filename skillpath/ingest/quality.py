@@ -1,0 +1,104 @@
+"""The data-quality verdicts on each raw table that the Dagster asset checks report:
+pure functions of the warehouse and the landing directory, so they are tested without
+Dagster. Two are blocking (a required source missing; a file with more than the
+tolerated share of its rows quarantined), the expectation suite is not."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import duckdb
+
+from skillpath.ingest.landing import source_files
+from skillpath.ingest.report import ingest_summary
+from skillpath.ingest.sources import SOURCES_BY_TABLE
+from skillpath.ingest.validation import validate_table
+from skillpath.settings import Settings
+
+DEFAULT_MAX_QUARANTINE_SHARE = 0.05
+
+
+def max_quarantine_share() -> float:
+    """``SKILLPATH_MAX_QUARANTINE_SHARE`` (default 5%): above it a file is not a few bad
+    rows but a broken export, and building marts on the rest would mislead."""
+    return float(os.environ.get("SKILLPATH_MAX_QUARANTINE_SHARE") or DEFAULT_MAX_QUARANTINE_SHARE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+def source_present(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> Verdict:
+    source = SOURCES_BY_TABLE[table]
+    files = source_files(settings.landing_dir, source)
+    rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+    passed = bool(files) or rows > 0 or not source.required
+    where = settings.landing_dir / source.path
+    if passed:
+        description = f"{len(files)} file(s) in {source.path}; raw.{table} has {rows} rows"
+    else:
+        description = (
+            f"required source {source.path} is missing (looked in {where}); export it "
+            "into the landing directory and run ingestion again"
+        )
+    return Verdict(passed, description, {"files": len(files), "rows": rows})
+
+
+def quarantine_share(con: duckdb.DuckDBPyConnection, table: str, limit: float) -> Verdict:
+    summary = next(s for s in ingest_summary(con) if s.table == table)
+    worst = con.execute(
+        """
+        select file, status, rows_in, rows_quarantined, message from (
+            select *, row_number() over (partition by file order by started_at desc) as v
+            from audit.ingest_log where source = ?
+        ) where v = 1 and (status = 'failed' or rows_quarantined > ? * rows_in)
+        order by file
+        """,
+        [table, limit],
+    ).fetchall()
+    metadata = {
+        "files": summary.files,
+        "rows_in": summary.rows_in,
+        "rows_loaded": summary.rows_loaded,
+        "rows_quarantined": summary.rows_quarantined,
+        "rows_duplicate": summary.rows_duplicate,
+        "worst_file_share": round(summary.worst_file_share, 4),
+        "max_share": limit,
+        "reasons": summary.reasons,
+    }
+    if not worst:
+        return Verdict(True, f"no file has more than {limit:.0%} of its rows quarantined", metadata)
+    listed = "; ".join(
+        f"{file} ({status}: {q}/{n} rows) {message}" for file, status, n, q, message in worst
+    )
+    return Verdict(
+        False,
+        f"{len(worst)} file(s) over the {limit:.0%} quarantine limit: {listed}",
+        {**metadata, "failing_files": [w[0] for w in worst]},
+    )
+
+
+def expectations(con: duckdb.DuckDBPyConnection, table: str) -> Verdict:
+    results = validate_table(con, table)
+    failed = [r for r in results if not r.success]
+    metadata = {
+        "expectations": len(results),
+        "failed": len(failed),
+        "results": [
+            {"expectation": r.expectation, "column": r.column, "success": r.success, **r.observed}
+            for r in results
+        ],
+    }
+    if table == "lms_statements":
+        total, outside = con.execute(
+            "select count(*), count(*) filter (where not object_in_catalog) from raw.lms_statements"
+        ).fetchone()
+        metadata["statements_not_in_catalog"] = outside
+        metadata["share_not_in_catalog"] = round(outside / total, 4) if total else 0.0
+    if failed:
+        return Verdict(False, "; ".join(r.describe() for r in failed), metadata)
+    return Verdict(True, f"all {len(results)} expectations met", metadata)

@@ -1,0 +1,255 @@
+"""What each landing source looks like (DESIGN.md, Landing formats): where its files
+are, which columns it needs, how each value is typed and validated, and which columns
+form its natural key. The loaders are generic; everything source-specific is here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["text", "int", "date", "timestamp", "bool", "enum", "person", "person_ref", "email"]
+Group = Literal["ingest_hr", "ingest_lms", "ingest_surveys"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One landing column.
+
+    ``kind`` says how it is typed: ``person`` is an employee id that becomes
+    ``person_key`` (looked up in the employee directory, or hashed for the HR file
+    itself), ``person_ref`` a reference to another employee (hashed, may be unknown),
+    ``email`` is used for identity matching only and never stored.
+    """
+
+    name: str
+    kind: Kind = "text"
+    required: bool = True  # the header must have it
+    nullable: bool = False  # an empty value is allowed
+    low: int | None = None
+    high: int | None = None
+    accepted: tuple[str, ...] = ()
+    target: str | None = None  # raw column name when it differs
+
+    @property
+    def raw_name(self) -> str | None:
+        if self.kind == "email":
+            return None
+        if self.target:
+            return self.target
+        return {"person": "person_key", "person_ref": "manager_key"}.get(self.kind, self.name)
+
+
+@dataclass(frozen=True)
+class Source:
+    table: str  # raw.<table>, also the Dagster asset key raw/<table>
+    path: str  # relative to the landing directory; a directory for statements
+    group: Group
+    required: bool
+    columns: tuple[Column, ...] = ()
+    key: tuple[str, ...] = ()  # raw column names forming the natural key
+    identifies_persons: bool = False  # hr/employees.csv: builds the employee directory
+    needs: tuple[str, ...] = field(default=())  # tables that must be ingested first
+
+    @property
+    def is_statements(self) -> bool:
+        return self.table == "lms_statements"
+
+    @property
+    def ignored_columns(self) -> tuple[str, ...]:
+        """Known columns that are deliberately never read (names)."""
+        return ("first_name", "last_name") if self.identifies_persons else ()
+
+
+def _level(name: str, nullable: bool = False) -> Column:
+    return Column(name, "int", low=1, high=5, nullable=nullable)
+
+
+_PERSON = Column("employee_id", "person")
+_HR = ("hr_employees",)
+
+SOURCES: tuple[Source, ...] = (
+    Source(
+        "hr_employees",
+        "hr/employees.csv",
+        "ingest_hr",
+        required=True,
+        identifies_persons=True,
+        key=("person_key",),
+        columns=(
+            _PERSON,
+            Column("email", "email", required=False, nullable=True),
+            Column("department"),
+            Column("job_code"),
+            Column("manager_id", "person_ref", required=False, nullable=True),
+            Column("location", required=False, nullable=True),
+            Column("hire_date", "date"),
+            Column("employment_type", "enum", accepted=("full_time", "part_time")),
+            Column("status", "enum", accepted=("active", "leaver")),
+            Column("leave_date", "date", required=False, nullable=True),
+        ),
+    ),
+    Source(
+        "hr_sensitive_attributes",
+        "hr/sensitive_attributes.csv",
+        "ingest_hr",
+        required=False,
+        needs=_HR,
+        key=("person_key",),
+        columns=(
+            _PERSON,
+            Column("gender", nullable=True),
+            Column("birth_year", "int", nullable=True, low=1900, high=2100),
+            Column("disability", nullable=True),
+        ),
+    ),
+    Source(
+        "hr_roles",
+        "hr/roles.csv",
+        "ingest_hr",
+        required=False,
+        key=("job_code",),
+        columns=(
+            Column("job_code"),
+            Column("title"),
+            Column("job_family", nullable=True),
+            _level("level", nullable=True),
+        ),
+    ),
+    Source(
+        "hr_role_skill_requirements",
+        "hr/role_skill_requirements.csv",
+        "ingest_hr",
+        required=False,
+        key=("job_code", "skill_id"),
+        columns=(
+            Column("job_code"),
+            Column("skill_id"),
+            _level("required_level"),
+            _level("importance", nullable=True),
+        ),
+    ),
+    Source(
+        "hr_personalisation_consent",
+        "hr/personalisation_consent.csv",
+        "ingest_hr",
+        required=False,
+        needs=_HR,
+        key=("person_key", "changed_at"),
+        columns=(_PERSON, Column("opted_out", "bool"), Column("changed_at", "timestamp")),
+    ),
+    Source(
+        "skills",
+        "skills/skills.csv",
+        "ingest_hr",
+        required=False,
+        key=("skill_id",),
+        columns=(
+            Column("skill_id"),
+            Column("name"),
+            Column("category", nullable=True),
+            Column("parent_skill_id", nullable=True),
+        ),
+    ),
+    Source(
+        "lms_catalog",
+        "lms/catalog.csv",
+        "ingest_lms",
+        required=True,
+        key=("content_id",),
+        columns=(
+            Column("content_id"),
+            Column("title"),
+            Column(
+                "format",
+                "enum",
+                accepted=(
+                    "video",
+                    "article",
+                    "course",
+                    "workshop",
+                    "podcast",
+                    "microlearning",
+                    "interactive",
+                ),
+            ),
+            Column("duration_minutes", "int", nullable=True, low=0, high=100_000),
+            _level("level", nullable=True),
+            Column("language", nullable=True),
+            Column("provider", nullable=True),
+            Column("active", "bool", required=False, nullable=True),
+        ),
+    ),
+    Source(
+        "lms_content_skills",
+        "lms/content_skills.csv",
+        "ingest_lms",
+        required=False,
+        key=("content_id", "skill_id"),
+        columns=(Column("content_id"), Column("skill_id"), _level("level_taught", nullable=True)),
+    ),
+    Source(
+        "lms_prerequisites",
+        "lms/prerequisites.csv",
+        "ingest_lms",
+        required=False,
+        key=("content_id", "requires_content_id"),
+        columns=(Column("content_id"), Column("requires_content_id")),
+    ),
+    Source(
+        "lms_statements",
+        "lms/statements",
+        "ingest_lms",
+        required=True,
+        needs=("hr_employees", "lms_catalog"),
+        key=("statement_id",),
+    ),
+    Source(
+        "survey_pulse",
+        "surveys/pulse.csv",
+        "ingest_surveys",
+        required=False,
+        needs=_HR,
+        key=("response_id",),
+        columns=(
+            Column("response_id"),
+            _PERSON,
+            Column("survey_date", "date"),
+            _level("engagement", nullable=True),
+            Column("enps", "int", nullable=True, low=0, high=10),
+        ),
+    ),
+    Source(
+        "survey_course_feedback",
+        "surveys/course_feedback.csv",
+        "ingest_surveys",
+        required=False,
+        needs=_HR,
+        key=("response_id",),
+        columns=(
+            Column("response_id"),
+            _PERSON,
+            Column("content_id"),
+            _level("rating", nullable=True),
+            _level("relevance", nullable=True),
+            Column("submitted_at", "timestamp"),
+        ),
+    ),
+    Source(
+        "survey_skill_assessments",
+        "surveys/skill_assessments.csv",
+        "ingest_surveys",
+        required=False,
+        needs=_HR,
+        key=("assessment_id",),
+        columns=(
+            Column("assessment_id"),
+            _PERSON,
+            Column("skill_id"),
+            _level("level"),
+            Column("source", "enum", accepted=("self", "peer", "manager", "test")),
+            Column("assessed_at", "timestamp"),
+        ),
+    ),
+)
+
+SOURCES_BY_TABLE: dict[str, Source] = {s.table: s for s in SOURCES}

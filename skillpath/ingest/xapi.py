@@ -1,0 +1,541 @@
+"""One xAPI 1.0.3 statement export → ``raw.lms_statements``, with the rules an LRS
+applies (https://github.com/adlnet/xAPI-Spec/blob/1.0.3/xAPI-Data.md).
+
+The file is read by DuckDB as text lines (JSON lines) or as array elements, every
+statement is parsed once (``json_extract`` with a list of paths) and all rules are SQL
+expressions over the extracted fragments, so a million statements never meet a Python
+loop. Liberal where the spec is (objectType defaults, extra properties, partial scores,
+offsets and fractions in timestamps), strict where it is not.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from datetime import datetime
+
+import duckdb
+
+from skillpath.ingest.dedup import (
+    OUTCOME,
+    TYPED,
+    insert_loaded,
+    lineage_values,
+    ordinal,
+    resolve_outcomes,
+)
+from skillpath.ingest.landing import LandingFile
+from skillpath.ingest.ledger import FileResult, quarantine_file, tally
+from skillpath.ingest.sql import lit, problem, problems_list, problems_message
+from skillpath.privacy import define_function
+from skillpath.warehouse import RAW_TABLES
+
+VOIDED = "http://adlnet.gov/expapi/verbs/voided"
+PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
+# Namespace of the deterministic ids given to statements exported without one.
+STATEMENT_NAMESPACE = uuid.UUID("5b8e7d2a-9c1f-5e3b-8a47-2f0d6c9e1b34")
+# Properties an LRS sets itself; left out of the content that names an id-less statement.
+_LRS_PROPERTIES = ("stored", "authority", "version")
+
+# name -> JSON path; each becomes a column of the extracted JSON text (NULL if absent).
+_PATHS = {
+    "id": "$.id",
+    "actor": "$.actor",
+    "actor_type": "$.actor.objectType",
+    "mbox": "$.actor.mbox",
+    "mbox_sha1sum": "$.actor.mbox_sha1sum",
+    "openid": "$.actor.openid",
+    "account": "$.actor.account",
+    "account_name": "$.actor.account.name",
+    "account_home": "$.actor.account.homePage",
+    "verb": "$.verb",
+    "verb_id": "$.verb.id",
+    "object": "$.object",
+    "object_type": "$.object.objectType",
+    "object_id": "$.object.id",
+    "result": "$.result",
+    "scaled": "$.result.score.scaled",
+    "raw": "$.result.score.raw",
+    "min": "$.result.score.min",
+    "max": "$.result.score.max",
+    "success": "$.result.success",
+    "completion": "$.result.completion",
+    "duration": "$.result.duration",
+    "progress": f'$.result.extensions."{PROGRESS}"',
+    "context": "$.context",
+    "registration": "$.context.registration",
+    "instructor": "$.context.instructor",
+    "team": "$.context.team",
+    "timestamp": "$.timestamp",
+    "stored": "$.stored",
+    "version": "$.version",
+    "attachments": "$.attachments",
+}
+
+_IRI = r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+"
+_NUM = r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?"
+_DURATION = (
+    r"P(?:([0-9.]+)Y)?(?:([0-9.]+)M)?(?:([0-9.]+)W)?(?:([0-9.]+)D)?"
+    r"(?:T(?:([0-9.]+)H)?(?:([0-9.]+)M)?(?:([0-9.]+)S)?)?"
+)
+_DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+
+
+def _text(col: str) -> str:
+    """The value of a JSON string fragment (cheap path when nothing is escaped)."""
+    return f"case when contains({col}, '\\\\') then {col}->>'$' else {col}[2:-2] end"
+
+
+def _is_str(col: str) -> str:
+    return f"starts_with({col}, '\"')"
+
+
+def _num(col: str) -> str:
+    return f"try_cast(case when regexp_full_match({col}, '{_NUM}') then {col} end as double)"
+
+
+def _bool(col: str) -> str:
+    return f"case {col} when 'true' then true when 'false' then false end"
+
+
+def _timestamp(col: str) -> str:
+    """ISO 8601 date-time with any offset, as a naive UTC timestamp; NULL if invalid."""
+    return (
+        f"case when {_is_str(col)} and {col}[12] = 'T' "
+        f"then timezone('UTC', try_cast({_text(col)} as timestamptz)) end"
+    )
+
+
+def _duration_seconds(parts: str) -> str:
+    """Seconds of a parsed duration (years and months as 365 and 30 days: xAPI
+    durations of learning activities are minutes or hours)."""
+    return " + ".join(
+        f"coalesce(try_cast(nullif({parts}['{i}'], '') as double), 0) * {s}"
+        for i, s in enumerate(_DURATION_SECONDS)
+    )
+
+
+def _duration_valid(text: str) -> str:
+    return (
+        f"regexp_full_match({text}, '{_DURATION}') and {text} <> 'P' "
+        f"and not ends_with({text}, 'T') "
+        f"and not regexp_matches({text}, '[0-9]*\\.[0-9]*\\.')"
+    )
+
+
+def _extract_sql(source: str) -> str:
+    """Stage 1: one parse per statement; every property of interest as JSON text."""
+    paths = ", ".join(lit(p) for p in _PATHS.values())
+    columns = ", ".join(
+        f"nullif(f[{i + 1}]::varchar, 'null') as j_{name}" for i, name in enumerate(_PATHS)
+    )
+    return f"""
+        select line_no, line, is_json, valid, {columns}
+        from (
+            select line_no, line, is_json, valid,
+                   case when valid then json_extract(line, [{paths}]) end as f
+            from (select line_no, line,
+                         json_valid(line) as is_json,
+                         is_json and starts_with(ltrim(line), '{{') as valid
+                  from {source})
+        )"""
+
+
+def _typed_sql() -> str:
+    """Stage 2: typed values of each statement (NULL where absent or invalid)."""
+    return f"""
+        select *,
+            case when j_id is null then null
+                 when {_is_str("j_id")} then try_cast({_text("j_id")} as uuid)::varchar
+            end as id_value,
+            coalesce({_text("j_actor_type")}, 'Agent') as actor_kind,
+            (j_mbox is not null)::int + (j_mbox_sha1sum is not null)::int
+                + (j_openid is not null)::int + (j_account is not null)::int as ifi_count,
+            case when {_is_str("j_mbox")} and starts_with(lower({_text("j_mbox")}), 'mailto:')
+                 then lower({_text("j_mbox")})[8:] end as email,
+            case when {_is_str("j_account_name")} then {_text("j_account_name")} end
+                as account,
+            case when {_is_str("j_verb_id")} then {_text("j_verb_id")} end as verb,
+            coalesce({_text("j_object_type")}, 'Activity') as object_kind,
+            case when {_is_str("j_object_id")} then {_text("j_object_id")} end as object,
+            {_timestamp("j_timestamp")} as ts,
+            {_timestamp("j_stored")} as stored_ts,
+            {_num("j_scaled")} as scaled, {_num("j_raw")} as score_raw,
+            {_num("j_min")} as score_min, {_num("j_max")} as score_max,
+            {_bool("j_success")} as success, {_bool("j_completion")} as completion,
+            case when {_is_str("j_duration")} then {_text("j_duration")} end as duration,
+            regexp_extract(duration, '^{_DURATION}$', {[str(i) for i in range(7)]})
+                as duration_parts,
+            {_num("j_progress")} as progress_pct,
+            case when {_is_str("j_registration")}
+                 then try_cast({_text("j_registration")} as uuid)::varchar end as registration
+        from ({_extract_sql("_sp_lines")})"""
+
+
+_SCORE_FIELDS = ("scaled", "raw", "min", "max")
+
+
+def _rules() -> list[str]:
+    """The xAPI rules, in the order a statement is checked; the first broken one is its
+    quarantine reason, the others are listed in the message."""
+    m = lit
+    iri = f"'{_IRI}'"
+    score_types = " or ".join(
+        f"(j_{f} is not null and {_num('j_' + f)} is null)" for f in _SCORE_FIELDS
+    )
+    rules = [
+        problem(
+            "j_id is not null and id_value is null",
+            "invalid_id",
+            m("id is not a UUID (xAPI 1.0.3 §2.4.1)"),
+        ),
+        problem("j_actor is null", "missing_actor", m("the statement has no actor")),
+        problem(
+            "j_actor is not null and ("
+            "not starts_with(j_actor, '{') or actor_kind not in ('Agent', 'Group') "
+            "or (actor_kind = 'Agent' and ifi_count <> 1) or ifi_count > 1 "
+            "or (j_mbox is not null and email is null) "
+            "or (j_account is not null and (account is null "
+            f"or not coalesce({_is_str('j_account_home')}, false))))",
+            "invalid_actor",
+            m(
+                "actor must be an Agent (or Group) with exactly one identifier: mbox "
+                "'mailto:…', mbox_sha1sum, openid, or account with homePage and name"
+            ),
+        ),
+        problem("j_verb is null", "missing_verb", m("the statement has no verb")),
+        problem(
+            f"j_verb is not null and not coalesce(regexp_full_match(verb, {iri}), false)",
+            "invalid_verb_id",
+            m("verb.id must be an IRI, e.g. http://adlnet.gov/expapi/verbs/completed"),
+        ),
+        problem("j_object is null", "missing_object", m("the statement has no object")),
+        problem(
+            "j_object is not null and ("
+            "not starts_with(j_object, '{') "
+            "or object_kind not in ('Activity', 'Agent', 'Group', 'StatementRef', 'SubStatement')"
+            f" or (object_kind = 'Activity' and not coalesce(regexp_full_match(object, {iri}),"
+            " false))"
+            " or (object_kind = 'StatementRef' and try_cast(object as uuid) is null))",
+            "invalid_object",
+            m(
+                "object must be an Activity with an IRI id, an Agent or Group, a StatementRef "
+                "with a UUID id, or a SubStatement"
+            ),
+        ),
+        problem(
+            f"verb = '{VOIDED}' and object_kind <> 'StatementRef'",
+            "invalid_voiding",
+            m("a voiding statement (verb voided) must have a StatementRef object"),
+        ),
+        problem(
+            "(j_timestamp is not null and ts is null) "
+            "or (j_stored is not null and stored_ts is null)",
+            "invalid_timestamp",
+            "'timestamp/stored is not an ISO 8601 date-time: ' || "
+            "coalesce(case when ts is null then j_timestamp end, j_stored)",
+        ),
+        problem(
+            "j_timestamp is null and j_stored is null",
+            "no_time",
+            m("neither timestamp nor stored is set"),
+        ),
+        problem(
+            "(j_result is not null and not starts_with(j_result, '{')) "
+            "or (j_success is not null and success is null) "
+            "or (j_completion is not null and completion is null) "
+            f"or {score_types} or (j_duration is not null and duration is null)",
+            "invalid_result",
+            m("result.success/completion must be booleans, result.score values numbers"),
+        ),
+        problem(
+            "scaled not between -1 and 1 or score_raw < score_min or score_raw > score_max "
+            "or score_min > score_max",
+            "score_out_of_range",
+            "'result.score out of range (scaled must be within -1..1, raw within min..max): ' "
+            "|| coalesce(json_extract(j_result, '$.score')::varchar, '')",
+        ),
+        problem(
+            f"duration is not null and not ({_duration_valid('duration')})",
+            "invalid_duration",
+            "'result.duration ' || duration || ' is not an ISO 8601 duration (e.g. PT1H30M)'",
+        ),
+        problem(
+            "j_progress is not null and not coalesce(progress_pct between 0 and 100, false)",
+            "invalid_progress",
+            m(f"the cmi5 progress extension ({PROGRESS}) must be a number 0–100"),
+        ),
+        problem(
+            "j_registration is not null and registration is null",
+            "invalid_context",
+            m("context.registration is not a UUID"),
+        ),
+        problem(
+            "j_version is not null and not starts_with(j_version, '\"1.0')",
+            "invalid_version",
+            "'version ' || j_version || ' is not 1.0.x'",
+        ),
+        problem(
+            "person_key is null",
+            "unknown_actor",
+            m(
+                "the actor matches no employee (account.name is no employee_id and mbox no "
+                "e-mail of hr/employees.csv); add the person to the HR export or fix the "
+                "LMS's user mapping"
+            ),
+        ),
+    ]
+    return [
+        problem("not is_json", "malformed_json", m("not valid JSON; fix or remove it")),
+        problem(
+            "is_json and not valid",
+            "invalid_statement",
+            m("not a JSON object; a statement is an object with actor, verb and object"),
+        ),
+        *(rule.replace("case when ", "case when valid and ", 1) for rule in rules),
+    ]
+
+
+def _payload() -> str:
+    """The statement without anything that identifies a person: the actor keeps only
+    its objectType, person objects, instructor, team and authority are dropped. Built
+    from the extracted fragments (string concatenation, no second parse)."""
+    actor = "'{\"objectType\":\"' || actor_kind || '\"}'"
+    obj = (
+        "case when object_kind in ('Agent', 'Group') "
+        "then '{\"objectType\":\"' || object_kind || '\"}' "
+        "when object_kind = 'SubStatement' then json_merge_patch(j_object, "
+        '\'{"actor":null,"object":null}\')::varchar else j_object end'
+    )
+    context = (
+        "case when j_instructor is not null or j_team is not null then "
+        'json_merge_patch(j_context, \'{"instructor":null,"team":null}\')::varchar '
+        "else j_context end"
+    )
+    parts = [
+        ("id", "'\"' || statement_id || '\"'"),
+        ("actor", f"case when j_actor is not null then {actor} end"),
+        ("verb", "j_verb"),
+        ("object", obj),
+        ("result", "j_result"),
+        ("context", context),
+        ("timestamp", "j_timestamp"),
+        ("stored", "j_stored"),
+        ("version", "j_version"),
+        ("attachments", "j_attachments"),
+    ]
+    members = ", ".join(f"'\"{name}\":' || ({expr})" for name, expr in parts)
+    return f"'{{' || concat_ws(',', {members}) || '}}'"
+
+
+def _statement_uuid(line: str | None) -> str | None:
+    """UUID5 of the canonical JSON (sorted keys, LRS-set properties left out): the same
+    statement exported twice without an id gets the same id, so it is deduplicated."""
+    if line is None:
+        return None
+    statement = {k: v for k, v in json.loads(line).items() if k not in _LRS_PROPERTIES}
+    canonical = json.dumps(statement, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return str(uuid.uuid5(STATEMENT_NAMESPACE, canonical))
+
+
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+    define_function(con, "sp_statement_uuid", _statement_uuid)
+
+
+def _first_char(file: LandingFile) -> str:
+    opener = gzip.open if file.gzipped else open
+    with opener(file.path, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1].decode("latin-1")
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
+    """Load the file into ``_sp_lines`` (line_no, line); return 'line' or 'element'
+    (what a row number counts)."""
+    path = lit(str(file.path))
+    name = file.path.name.lower()
+    if not (name.endswith(".json") or name.endswith(".json.gz")) or _first_char(file) != "[":
+        con.execute(
+            f"""
+            create or replace temp table _sp_raw_lines as
+            select line from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false,
+                delim = '\\x1f', quote = '', escape = '', auto_detect = false,
+                new_line = '\\r\\n', strict_mode = false, null_padding = true)
+            """
+        )
+        _number_lines(con)
+        con.execute("delete from _sp_lines where line is null or trim(line) = ''")
+        return "line"
+    con.execute(
+        f"""
+        create or replace temp table _sp_raw_lines as
+        select json::varchar as line
+        from read_json({path}, format = 'array', records = false, columns = {{'json': 'JSON'}},
+                       maximum_object_size = 1073741824)
+        """
+    )
+    _number_lines(con)
+    return "element"
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        f"create or replace temp table _sp_lines as "
+        f"select {ordinal('_sp_raw_lines')} + 1 as line_no, line from _sp_raw_lines"
+    )
+
+
+# What makes two statements with one id the same statement: the typed values plus
+# the statement's own timestamp (``timestamp`` falls back to ``stored``, which an LRS
+# sets and which differs between exports of one statement).
+_CONTENT = [
+    "statement_id",
+    "person_key",
+    "verb_id",
+    "object_id",
+    "registration",
+    "try_cast(json_extract_string(payload, '$.timestamp') as timestamptz)",
+    "result_score_scaled",
+    "result_score_raw",
+    "result_score_min",
+    "result_score_max",
+    "result_success",
+    "result_completion",
+    "result_duration_seconds",
+    "progress",
+    "voids_statement_id",
+]
+
+
+def _build_typed(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        create or replace temp table _sp_x as
+        """
+        + _typed_sql()
+    )
+    # Persons by the identifier the actor carries: account.name = employee_id, or the
+    # keyed hash of the mbox address (distinct values only: few persons, many events).
+    con.execute(
+        """
+        create or replace temp table _sp_actor_keys as
+        select 'account' as kind, x.account as value, min(d.person_key) as person_key
+        from (select distinct account from _sp_x where account is not null) x
+        join published.employee_directory d on d.employee_id = x.account
+        group by all
+        union all
+        select 'mbox', x.email, min(i.person_key)
+        from (select distinct email, sp_email_hash(email) as h
+              from _sp_x where email is not null) x
+        join audit.person_identity i on i.email_hash = x.h
+        group by all
+        """
+    )
+    rules = problems_list(_rules())
+    con.execute(
+        f"""
+        create or replace temp table {TYPED} as
+        select line_no, line, is_json, valid, j_actor, j_verb, j_object, j_result, j_context,
+               j_instructor, j_team, j_timestamp, j_stored, j_version, j_attachments,
+               actor_kind, object_kind, statement_id, person_key, verb as verb_id,
+               case when object_kind in ('Activity', 'StatementRef') then object end
+                   as object_id,
+               object_id in (select content_id from raw.lms_catalog) as object_in_catalog,
+               registration, coalesce(ts, stored_ts) as timestamp, stored_ts as stored,
+               scaled as result_score_scaled, score_raw as result_score_raw,
+               score_min as result_score_min, score_max as result_score_max,
+               success as result_success, completion as result_completion,
+               case when duration is not null and {_duration_valid("duration")}
+                    then {_duration_seconds("duration_parts")} end as result_duration_seconds,
+               progress_pct / 100.0 as progress,
+               false as voided,
+               case when verb = '{VOIDED}' and object_kind = 'StatementRef'
+                    then try_cast(object as uuid)::varchar end as voids_statement_id,
+               {rules} as problems,
+               case when valid then {_payload()}
+                    else '{{"bytes":' || strlen(line) || '}}' end
+                   as payload
+        from (
+            select x.*,
+                   coalesce(x.id_value, case when x.valid and x.j_id is null
+                                             then sp_statement_uuid(x.line) end)
+                       as statement_id,
+                   case when x.actor_kind = 'Agent'
+                        then coalesce(ka.person_key, km.person_key) end as person_key
+            from _sp_x x
+            left join _sp_actor_keys ka on ka.kind = 'account' and ka.value = x.account
+            left join _sp_actor_keys km on km.kind = 'mbox' and km.value = x.email
+        )
+        """
+    )
+
+
+def load_statement_file(
+    con: duckdb.DuckDBPyConnection,
+    file: LandingFile,
+    result: FileResult,
+    loaded_at: datetime,
+) -> FileResult:
+    try:
+        unit = _read_lines(con, file)
+    except (duckdb.Error, OSError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        return quarantine_file(
+            con,
+            result,
+            1,
+            "malformed_json",
+            f"cannot be read as JSON lines or a JSON array of statements ({first}); "
+            "export it again as UTF-8 JSON",
+        )
+    result.rows_in = con.execute("select count(*) from _sp_lines").fetchone()[0]
+    _build_typed(con)
+    resolve_outcomes(con, "lms_statements", ("statement_id",), _CONTENT, immutable=True)
+    raw_columns = [name for name, _ in RAW_TABLES["lms_statements"]]
+    insert_loaded(
+        con,
+        "lms_statements",
+        raw_columns,
+        lineage_values(file, loaded_at),
+    )
+    con.execute(
+        f"""
+        insert into audit.quarantine
+        select 'lms_statements', {lit(file.relative)}, line_no,
+               payload, reason_code,
+               {lit(file.relative)} || ' {unit} ' || line_no || ': ' || case
+                   when reason_code = 'conflicting_duplicate' then
+                       'statement id ' || statement_id || ' was already stored with '
+                       || 'different content; an LRS never changes a stored statement: '
+                       || 'give the corrected statement a new id (and void the old one)'
+                   else {problems_message("problems")}
+               end,
+               now()::timestamp
+        from {OUTCOME} where outcome = 'quarantined' order by line_no
+        """
+    )
+    return tally(con, result, OUTCOME)
+
+
+def apply_voiding_and_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Table-wide, because a voiding statement or a catalogue entry may arrive in a
+    later file than the statements it concerns. A voiding statement cannot itself be
+    voided (xAPI 1.0.3 §2.3.2)."""
+    voided = con.execute(
+        f"""
+        update raw.lms_statements s set voided = true
+        where not voided and verb_id <> '{VOIDED}'
+          and statement_id in (select voids_statement_id from raw.lms_statements
+                               where voids_statement_id is not null)
+        """
+    ).fetchone()[0]
+    flagged = con.execute(
+        """
+        update raw.lms_statements s
+        set object_in_catalog = s.object_id in (select content_id from raw.lms_catalog)
+        where object_in_catalog is distinct from
+              (s.object_id in (select content_id from raw.lms_catalog))
+        """
+    ).fetchone()[0]
+    return {"newly_voided": voided, "catalog_flag_updates": flagged}

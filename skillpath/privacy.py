@@ -1,0 +1,68 @@
+"""Pseudonymisation at the door: persons enter the warehouse only as ``person_key``.
+
+A keyed hash (HMAC-SHA256), not a plain hash, because employee ids and e-mail addresses
+are guessable: without the key nobody can recompute a person's key from their id, and
+rotating the key unlinks history. Names and e-mail addresses are only ever hashed here,
+never stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+
+import duckdb
+
+# Extra CSV columns whose name suggests personal data are dropped rather than kept in
+# ``_extra``: an HRIS export gaining a "private_email" column must not leak it.
+PERSONAL_COLUMN = re.compile(
+    r"(name|mail|phone|mobile|address|street|birth|ssn|social|passport|iban|salary|national)",
+    re.I,
+)
+
+
+def keyed_hash(value: str, key: bytes) -> str:
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def person_key(employee_id: str, key: bytes) -> str:
+    """The one identifier of a person in every table (DESIGN.md, Warehouse)."""
+    return keyed_hash(employee_id.strip(), key)
+
+
+def email_hash(email: str, key: bytes) -> str:
+    """Matches xAPI ``mbox`` actors to HR records without keeping the address; the
+    address is case-insensitive, as mail systems treat it."""
+    return keyed_hash(email.strip().lower(), key)
+
+
+def define_function(
+    con: duckdb.DuckDBPyConnection, name: str, func: Callable[[str | None], str | None]
+) -> None:
+    """(Re)define a scalar VARCHAR → VARCHAR SQL function on this connection."""
+    with contextlib.suppress(duckdb.Error):  # not defined on this connection yet
+        con.remove_function(name)
+    con.create_function(
+        name, func, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=False
+    )
+
+
+def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """SQL functions ``sp_person_key`` and ``sp_email_hash`` bound to this key, so
+    ingestion can pseudonymise inside DuckDB; they are applied to distinct identifiers
+    or to rejected rows, so the Python call per value stays cheap."""
+
+    def _person_key(value: str | None) -> str | None:
+        return None if value is None else person_key(value, key)
+
+    def _email_hash(value: str | None) -> str | None:
+        return None if value is None else email_hash(value, key)
+
+    for name, func in (
+        ("sp_person_key", _person_key),
+        ("sp_email_hash", _email_hash),
+    ):
+        define_function(con, name, func)

@@ -1,0 +1,230 @@
+"""xAPI 1.0.3 statements as an LRS applies them: every reason code, duplicates and
+conflicts, voiding, mbox matching, gzip and JSON arrays, pseudonymised payloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skillpath.ingest import ingest_all
+from skillpath.privacy import person_key
+from tests.fixtures.ingest.kit import LANDING, expected_outcomes, landing, query
+
+JSONL = "lms/statements/2024-01.jsonl"
+ARRAY = "lms/statements/2024-02.json"
+GZ = "lms/statements/2024-03.jsonl.gz"
+KEY = b"test-key-not-secret"
+
+
+@pytest.fixture
+def ingested(skillpath_env: Path):
+    settings = landing(skillpath_env)
+    results = {r.table: r for r in ingest_all(settings)}
+    return settings, results
+
+
+def _outcomes(settings, file: str) -> dict[int, str]:
+    """Line → outcome: the quarantine reason, or 'loaded'/'duplicate' otherwise."""
+    quarantined = dict(
+        query(
+            settings,
+            "select row_number, reason_code from audit.quarantine where file = ?",
+            [file],
+        )
+    )
+    return quarantined
+
+
+def test_every_statement_gets_the_outcome_it_declares(ingested) -> None:
+    settings, _ = ingested
+    declared = expected_outcomes(LANDING / JSONL)
+    quarantined = _outcomes(settings, JSONL)
+    for line, expect in declared.items():
+        if expect in ("loaded", "duplicate"):
+            assert line not in quarantined, (line, quarantined.get(line))
+        else:
+            assert quarantined.get(line) == expect, line
+    # lines that cannot declare anything: broken JSON and a JSON array
+    assert quarantined[17] == "malformed_json"
+    assert quarantined[20] == "invalid_statement"
+    assert set(quarantined) == {
+        n for n, e in declared.items() if e not in ("loaded", "duplicate")
+    } | {
+        17,
+        20,
+    }
+    log = query(
+        settings,
+        "select rows_in, rows_loaded, rows_quarantined, rows_duplicate, status "
+        "from audit.ingest_log where file = ?",
+        [JSONL],
+    )
+    # 25 lines, one blank: 4 loaded (lines 1, 2, 3, 25), one duplicate (line 4)
+    assert log == [(24, 4, 19, 1, "partial")]
+
+
+def test_all_spec_reason_codes_are_covered(ingested) -> None:
+    settings, _ = ingested
+    codes = {r[0] for r in query(settings, "select distinct reason_code from audit.quarantine")}
+    assert {
+        "malformed_json",
+        "invalid_statement",
+        "missing_actor",
+        "invalid_actor",
+        "missing_verb",
+        "invalid_verb_id",
+        "missing_object",
+        "invalid_object",
+        "invalid_timestamp",
+        "no_time",
+        "unknown_actor",
+        "score_out_of_range",
+        "invalid_duration",
+        "conflicting_duplicate",
+        "invalid_id",
+        "invalid_progress",
+        "invalid_result",
+        "invalid_voiding",
+    } <= codes
+
+
+def test_reasons_name_file_line_and_rule(ingested) -> None:
+    settings, _ = ingested
+    [(reason,)] = query(
+        settings,
+        "select reason from audit.quarantine where file = ? and row_number = 8",
+        [JSONL],
+    )
+    assert reason.startswith(f"{JSONL} line 8: verb.id must be an IRI")
+
+
+def test_array_gzip_deterministic_ids_and_voiding(ingested) -> None:
+    settings, _ = ingested
+    log = dict(
+        (f, (n, loaded, q, d))
+        for f, n, loaded, q, d in query(
+            settings,
+            "select file, rows_in, rows_loaded, rows_quarantined, rows_duplicate "
+            "from audit.ingest_log",
+        )
+    )
+    # array: voiding + completed loaded, a bare string rejected, the id-less statement of
+    # 2024-01.jsonl line 3 exported again (other key order, other `stored`) is a duplicate
+    assert log[ARRAY] == (4, 2, 1, 1)
+    assert log[GZ] == (2, 2, 0, 0)
+    voided = query(
+        settings,
+        "select statement_id, voided from raw.lms_statements "
+        "where statement_id in ('6f1c2a10-0001-4a5b-9c00-000000000002', "
+        "'6f1c2a10-0002-4a5b-9c00-000000000001')",
+    )
+    # the voided target (id given in upper case in the file) and the voiding statement
+    assert sorted(voided) == [
+        ("6f1c2a10-0001-4a5b-9c00-000000000002", True),
+        ("6f1c2a10-0002-4a5b-9c00-000000000001", False),
+    ]
+    [(voids,)] = query(
+        settings,
+        "select voids_statement_id from raw.lms_statements where verb_id like '%/voided'",
+    )
+    assert voids == "6f1c2a10-0001-4a5b-9c00-000000000002"
+
+
+def test_typed_values(ingested) -> None:
+    settings, _ = ingested
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            settings,
+            "select statement_id, person_key, timestamp::varchar, result_duration_seconds, "
+            "progress, result_score_scaled, object_in_catalog, registration "
+            "from raw.lms_statements",
+        )
+    }
+    first = rows["6f1c2a10-0001-4a5b-9c00-000000000001"]
+    assert first[0] == person_key("E001", KEY)
+    assert first[1:5] == ("2024-01-05 09:00:00", 5400.0, None, 0.9)
+    # mbox in another case than the HR e-mail matches Bruno; +02:00 becomes UTC
+    bruno = rows["6f1c2a10-0001-4a5b-9c00-000000000002"]
+    assert bruno[0] == person_key("E002", KEY)
+    assert bruno[1] == "2024-01-06 08:15:30.25"
+    assert bruno[3] == 0.5  # cmi5 progress 50 → 0.5
+    assert bruno[6] == "ab9e6f57-1f3b-4c55-9d7a-0f1d2e3c4b5a"
+    dario = rows["6f1c2a10-0001-4a5b-9c00-000000000025"]
+    assert dario[0] == person_key("E004", KEY)
+    assert dario[1] == "2024-01-09 19:00:00"
+    assert dario[2] == 26 * 3600.0  # P1DT2H
+    [(forum_in_catalog, forum_time)] = query(
+        settings,
+        "select object_in_catalog, timestamp::varchar from raw.lms_statements "
+        "where object_id like '%/forum/%'",
+    )
+    # not in the catalogue: loaded and flagged; no timestamp: `stored` is used
+    assert forum_in_catalog is False
+    assert forum_time == "2024-01-07 12:00:00"
+
+
+def test_payload_keeps_the_statement_but_no_person(ingested) -> None:
+    settings, _ = ingested
+    [(payload,)] = query(
+        settings,
+        "select payload from raw.lms_statements "
+        "where statement_id = '6f1c2a10-0001-4a5b-9c00-000000000025'",
+    )
+    statement = json.loads(payload)
+    assert statement["actor"] == {"objectType": "Agent"}
+    assert "authority" not in statement
+    assert "instructor" not in statement["context"]
+    assert statement["result"] == {"completion": True, "duration": "P1DT2H"}
+    [(broken,)] = query(
+        settings,
+        "select payload from audit.quarantine where file = ? and row_number = 17",
+        [JSONL],
+    )
+    # a line that cannot be parsed cannot be cleaned: only its size is kept
+    line = (LANDING / JSONL).read_text().splitlines()[16]
+    assert json.loads(broken) == {"bytes": len(line.encode())}
+
+
+def test_conflicting_duplicate_across_files(skillpath_env: Path) -> None:
+    settings = landing(skillpath_env, ("hr/employees.csv", "lms/catalog.csv", GZ))
+    ingest_all(settings)
+    changed = settings.landing_dir / "lms/statements/2024-04.jsonl"
+    original = json.loads(
+        '{"id":"6f1c2a10-0003-4a5b-9c00-000000000002","actor":{"account":{"homePage":'
+        '"https://hr.example.org","name":"E002"}},"verb":{"id":'
+        '"http://adlnet.gov/expapi/verbs/failed"},"object":{"id":'
+        '"https://lms.example.org/content/python-101"},"result":{"success":false,'
+        '"score":{"raw":3,"min":0,"max":10}},"timestamp":"2024-03-02T07:30:00Z"}'
+    )
+    altered = {**original, "result": {"success": True, "score": {"raw": 9, "min": 0, "max": 10}}}
+    changed.write_text(json.dumps(original) + "\n" + json.dumps(altered) + "\n")
+    ingest_all(settings)
+    [(n, loaded, quarantined, duplicate)] = query(
+        settings,
+        "select rows_in, rows_loaded, rows_quarantined, rows_duplicate from audit.ingest_log "
+        "where file = 'lms/statements/2024-04.jsonl'",
+    )
+    assert (n, loaded, quarantined, duplicate) == (2, 0, 1, 1)
+    [(success,)] = query(
+        settings,
+        "select result_success from raw.lms_statements "
+        "where statement_id = '6f1c2a10-0003-4a5b-9c00-000000000002'",
+    )
+    assert success is False  # the stored statement is immutable
+
+
+def test_json_array_of_objects_only(skillpath_env: Path) -> None:
+    """A homogeneous array (DuckDB would infer a STRUCT) keeps each statement's JSON."""
+    settings = landing(skillpath_env, ("hr/employees.csv", "lms/catalog.csv"))
+    statements = [json.loads(line) for line in (LANDING / JSONL).read_text().splitlines()[:2]]
+    export = settings.landing_dir / "lms/statements/export.json"
+    export.parent.mkdir(parents=True)
+    export.write_text(json.dumps(statements, indent=2))
+    [result] = [r for r in ingest_all(settings) if r.table == "lms_statements"]
+    [file] = result.files
+    assert (file.rows_in, file.rows_loaded) == (2, 2)
+    payloads = query(settings, "select payload from raw.lms_statements")
+    assert all(json.loads(p)["actor"] == {"objectType": "Agent"} for (p,) in payloads)
