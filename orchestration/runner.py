@@ -78,7 +78,7 @@ def run_pipeline(settings: Settings, stages: tuple[str, ...] = ()) -> int:
     status = _publication_status(settings, result.run_id) if job_name == "pipeline" else None
     # a failing blocking gate check fails the publication step; that is a decision
     # (recorded as ``blocked``), not a crash
-    crashed = [s for s in failed_steps if not (s == "publication" and status == "blocked")]
+    crashed = [s for s in failed_steps if not (s.startswith("publication") and status == "blocked")]
     if crashed:
         print(f"\nrun {result.run_id} FAILED in step(s): {', '.join(crashed)}")
         print("the Dagster UI (make ui) has the logs of this run")

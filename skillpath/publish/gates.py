@@ -13,7 +13,7 @@ shares and names of checks, never person-level data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -146,8 +146,7 @@ class ModelQualityGate:
 
     def evaluate(self, context: GateContext) -> GateResult:
         evaluation = dict(context.model_evaluation or {})
-        figures = {k: v for k, v in _flatten(evaluation) if isinstance(v, int | float | bool)}
-        figures = dict(list(figures.items())[:60])
+        figures = _headline_figures(evaluation)
         if context.fallback_reason:
             figures["fallback"] = True
             return _result(
@@ -163,13 +162,19 @@ class ModelQualityGate:
         return _result(self.name, False, "the model does not beat its baselines", figures)
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            yield from _flatten(value, f"{name}.")
-        else:
-            yield name, value
+HEADLINE_METRICS = ("ndcg_at_10", "precision_at_10", "gap_coverage")
+
+
+def _headline_figures(evaluation: Mapping[str, Any]) -> dict[str, float]:
+    """The few figures a reviewer compares (every approach on all persons); the full
+    table is in the MLflow run."""
+    return {
+        f"{approach}.{metric}": round(float(slices["all"][metric]), 4)
+        for approach, slices in evaluation.items()
+        if isinstance(slices, Mapping) and isinstance(slices.get("all"), Mapping)
+        for metric in HEADLINE_METRICS
+        if metric in slices["all"]
+    }
 
 
 @dataclass(frozen=True)
