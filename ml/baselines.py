@@ -41,9 +41,9 @@ def global_popularity(history: pd.DataFrame, persons: pd.Index, items: pd.Index)
     return np.broadcast_to(pop, (len(persons), len(items))).copy()
 
 
-def role_popularity(
-    history: pd.DataFrame, employees: pd.DataFrame, persons: pd.Index, items: pd.Index
-) -> np.ndarray:
+def role_shares(history: pd.DataFrame, employees: pd.DataFrame, items: pd.Index) -> pd.DataFrame:
+    """(job_code × items): persons of the role with a positive on the item, as a share of
+    the role's most taken item (so every role's favourite scores 1)."""
     role_of = employees.set_index("person_key")["job_code"].astype(str)
     positives = history[history["weight"] > 0].assign(
         job_code=lambda f: f["person_key"].map(role_of)
@@ -52,7 +52,14 @@ def role_popularity(
         positives.groupby(["job_code", "content_id"])["person_key"].nunique().unstack(fill_value=0)
     )
     counts = counts.reindex(columns=items, fill_value=0)
-    share = counts.div(counts.max(axis=1).clip(lower=1), axis=0)
+    return counts.div(counts.max(axis=1).clip(lower=1), axis=0)
+
+
+def role_popularity(
+    history: pd.DataFrame, employees: pd.DataFrame, persons: pd.Index, items: pd.Index
+) -> np.ndarray:
+    role_of = employees.set_index("person_key")["job_code"].astype(str)
+    share = role_shares(history, employees, items)
     by_role = share.reindex(role_of.reindex(persons).to_numpy()).fillna(0).to_numpy()
     return _with_tiebreak(by_role, history, items)
 
@@ -82,18 +89,28 @@ def teaches_gap_matrix(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.c
     )
 
 
-def skill_gap_matching(
-    marts: Marts, history: pd.DataFrame, persons: pd.Index, items: pd.Index
-) -> np.ndarray:
+def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix:
+    """(persons × items) weighted gap an item addresses at the right level, divided by the
+    person's best item (so 1 is "the item for my biggest gaps"); 0 where it teaches none."""
     pairs = gap_teaching(marts, persons, items)
     pairs = pairs[pairs["at_right_level"]]
     summed = pairs.groupby(["person_key", "content_id"])["weighted_gap"].sum().reset_index()
     rows = persons.get_indexer(summed["person_key"])
-    cols = items.get_indexer(summed["content_id"])
-    scores = np.zeros((len(persons), len(items)), dtype=np.float64)
-    scores[rows, cols] = summed["weighted_gap"].to_numpy(dtype=np.float64)
-    peak = scores.max(axis=1, keepdims=True)
-    return _with_tiebreak(scores / np.where(peak > 0, peak, 1.0), history, items)
+    values = summed["weighted_gap"].to_numpy(dtype=np.float64)
+    peak = pd.Series(values).groupby(rows).transform("max").to_numpy()
+    return sp.csr_matrix(
+        (
+            np.divide(values, peak, out=np.zeros_like(values), where=peak > 0),
+            (rows, items.get_indexer(summed["content_id"])),
+        ),
+        shape=(len(persons), len(items)),
+    )
+
+
+def skill_gap_matching(
+    marts: Marts, history: pd.DataFrame, persons: pd.Index, items: pd.Index
+) -> np.ndarray:
+    return _with_tiebreak(gap_match(marts, persons, items).toarray(), history, items)
 
 
 BASELINES = ("global_popularity", "role_popularity", "skill_gap")

@@ -7,6 +7,14 @@ catalogue minus what the person already touched before the cutoff, and is scored
 same metrics (``ml.metrics``) on the same persons: consenting persons with at least one
 hold-out positive.
 
+Assigned content (``ml.dataset.assigned_content``, detected in the history alone) is
+taken out for every approach alike: it is never a candidate, and it is not a hold-out
+positive, so a person whose only hold-out positives were assigned is not evaluated. What
+this removed is reported (``Holdout.removed``, logged to MLflow with the dataset sizes).
+
+Approaches: ``model`` (the blended score the ranking receives), ``lightfm`` (its LightFM
+part alone, to show what learning adds) and the baselines.
+
 Slices: ``all``; ``new_hires`` (no history before the cutoff, or ``is_new_hire``) — the
 cold start the features must carry; ``established`` (the rest); and one per department
 (``dept_<name>``). Slices with fewer than ``min_slice_persons`` persons are not reported,
@@ -25,12 +33,21 @@ import scipy.sparse as sp
 
 from ml.baselines import BASELINES, baseline_scores, teaches_gap_matrix
 from ml.data import Marts
-from ml.dataset import TemporalSplit, as_of, build_interactions, temporal_split, to_matrix
+from ml.dataset import (
+    ASSIGNED_SHARE,
+    TemporalSplit,
+    as_of,
+    assigned_content,
+    build_interactions,
+    temporal_split,
+    to_matrix,
+)
 from ml.metrics import catalogue_coverage, gap_coverage, per_person
 from ml.model import Recommender
 from ml.train import TrainConfig, train
 
 MODEL = "model"
+LIGHTFM = "lightfm"
 PRIMARY_METRIC = "ndcg_at_10"
 REFERENCE_BASELINE = "role_popularity"
 
@@ -40,6 +57,7 @@ class EvalConfig:
     holdout_weeks: int = 6
     k: int = 10
     min_slice_persons: int = 5
+    assigned_share: float | None = ASSIGNED_SHARE
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,8 @@ class Holdout:
     exclude: sp.csr_matrix
     teaches_gap: sp.csr_matrix
     slices: Mapping[str, np.ndarray]  # name → boolean row mask
+    assigned: pd.Index  # content excluded for every approach
+    removed: Mapping[str, int]  # what the assigned exclusion took out
 
 
 def _slug(text: str) -> str:
@@ -61,10 +81,11 @@ def _slug(text: str) -> str:
 def make_holdout(marts: Marts, config: EvalConfig) -> Holdout:
     split = temporal_split(build_interactions(marts), config.holdout_weeks)
     past = as_of(marts, split.cutoff)
+    assigned = assigned_content(split.history, marts.employees, config.assigned_share)
+    is_assigned = split.holdout["content_id"].isin(assigned)
+    chosen = split.holdout[~is_assigned]
     emp = marts.employees.set_index("person_key")
-    persons = pd.Index(
-        sorted(set(split.holdout["person_key"]) & set(emp.index.astype(str))), dtype=object
-    )
+    persons = pd.Index(sorted(set(chosen["person_key"]) & set(emp.index.astype(str))), dtype=object)
     items = pd.Index(marts.content["content_id"].astype(str), dtype=object)
     with_history = persons.isin(split.history["person_key"])
     new_hire = ~with_history | emp.loc[persons, "is_new_hire"].astype(bool).to_numpy()
@@ -77,15 +98,26 @@ def make_holdout(marts: Marts, config: EvalConfig) -> Holdout:
     for dept in sorted(set(departments)):
         slices[f"dept_{_slug(dept)}"] = departments == dept
     slices = {n: m for n, m in slices.items() if m.sum() >= config.min_slice_persons}
+    exclude = to_matrix(split.history, persons, items).tolil()
+    exclude[:, items.get_indexer(assigned)] = 1.0
+    removed = {
+        "assigned_items": len(assigned),
+        "assigned_history_interactions": int(split.history["content_id"].isin(assigned).sum()),
+        "assigned_holdout_positives": int(is_assigned.sum()),
+        "assigned_only_holdout_persons": split.holdout["person_key"].nunique()
+        - chosen["person_key"].nunique(),
+    }
     return Holdout(
         marts=past,
         split=split,
         persons=persons,
         items=items,
-        positives=to_matrix(split.holdout, persons, items),
-        exclude=to_matrix(split.history, persons, items),
+        positives=to_matrix(chosen, persons, items),
+        exclude=exclude.tocsr(),
         teaches_gap=teaches_gap_matrix(past, persons, items),
         slices=slices,
+        assigned=assigned,
+        removed=removed,
     )
 
 
@@ -161,7 +193,8 @@ def evaluate_model(
     Raises ``ml.train.InsufficientData`` when the history is too thin to train on."""
     holdout = make_holdout(marts, config)
     model = train(holdout.marts, holdout.split.history, train_config)
-    scores = {MODEL: model.score(list(holdout.persons))}
+    persons = list(holdout.persons)
+    scores = {MODEL: model.score(persons), LIGHTFM: model.lightfm_score(persons)}
     for name in BASELINES:
         scores[name] = baseline_scores(
             name, holdout.marts, holdout.split.history, holdout.persons, holdout.items

@@ -14,7 +14,12 @@ Tokens (weights are L1-normalised per row so that people with long histories are
 louder than new hires):
 - user: ``job_code``, ``job_family``, ``department``, ``seniority``, ``tenure_band``;
   ``skill:<id>:L<0-5>`` (floor of the estimated level, weight = confidence, floored at
-  0.2); ``affinity:<format>:<low|high>`` (completion rate ≤ 1/3 or ≥ 2/3); and, with
+  0.2); ``gap:<id>`` and ``gap:<id>:L<next level>`` for each skill the person's role
+  requires and they lack (from ``mart_skill_gaps``, weight = weighted gap), the user side
+  of the items' ``teaches:<id>`` and ``teaches:<id>:L<level>`` tokens, so that one
+  embedding pair can carry "people learn what their role needs next" for every skill
+  (levels alone would make the model learn that skill by skill, role by role);
+  ``affinity:<format>:<low|high>`` (completion rate ≤ 1/3 or ≥ 2/3); and, with
   ``history=True``, ``did:<content_id>`` weighted by the interaction weight.
 - item: ``item:<content_id>``, ``teaches:<skill>``, ``teaches:<skill>:L<level>``,
   ``level``, ``format``, ``duration``, ``provider``.
@@ -43,6 +48,7 @@ class FeatureConfig:
     history: bool = False  # the items a person did as features (see ml/README.md)
     history_weight: float = 2.0  # total weight of the history tokens before normalisation
     skill_weight: float = 2.0  # total weight of the skill tokens before normalisation
+    gap_weight: float = 2.0  # total weight of the gap tokens before normalisation
     min_confidence: float = 0.2
 
 
@@ -82,6 +88,20 @@ def user_tokens(marts: Marts, history: pd.DataFrame | None, config: FeatureConfi
             }
         )
         parts.append(_share(skills, config.skill_weight))
+
+    gaps = marts.skill_gaps[marts.skill_gaps["gap"] > 0]
+    if not gaps.empty:
+        level = np.floor(gaps["estimated_level"].astype(float).clip(0, 5)).astype(int) + 1
+        nxt = np.minimum(level, gaps["required_level"].astype(int))
+        plain = pd.DataFrame(
+            {
+                "key": gaps["person_key"].astype(str).to_numpy(),
+                "token": ("gap:" + gaps["skill_id"].astype(str)).to_numpy(),
+                "weight": gaps["weighted_gap"].astype(float).clip(lower=1e-3).to_numpy(),
+            }
+        )
+        at_level = plain.assign(token=plain["token"] + ":L" + nxt.astype(str).to_numpy())
+        parts.append(_share(pd.concat([plain, at_level], ignore_index=True), config.gap_weight))
 
     pe = marts.person_engagement
     for col in (c for c in pe.columns if c.startswith("affinity_")):

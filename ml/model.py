@@ -9,6 +9,15 @@ item features are built from it. The same weights can be re-bound to newer marts
 is how new hires and new content get scores from their features without retraining.
 ``unbound()`` drops the person rows, which is the form that is stored in MLflow: the
 artifact holds weights and vocabularies only, never a person key.
+
+The score is a blend (stacking) of three signals, each standardised per person over the
+items (z-score) so that weights compare like with like: the LightFM score, gap match
+(the skill-gap rule: weighted gap an item addresses at the right level) and role
+popularity. LightFM learns behaviour from few interactions per person; the two rules carry
+what is known without learning — what the role needs and what colleagues in the role
+take — and are exact for people the model has little on. The weights are fitted on a
+validation slice inside the training history (ml.train) and travel with the model; a
+model with weight only on ``lightfm`` ranks exactly as LightFM alone.
 """
 
 from __future__ import annotations
@@ -23,7 +32,9 @@ import pandas as pd
 import scipy.sparse as sp
 from lightfm import LightFM
 
+from ml.baselines import gap_match, role_shares
 from ml.data import Marts
+from ml.dataset import assigned_content
 from ml.features import FeatureSpace
 from ml.metrics import CHUNK
 from ml.metrics import top_k as _top_k
@@ -57,6 +68,66 @@ def score_matrix(users: Representations, items: Representations) -> np.ndarray:
     return out
 
 
+BLEND_SIGNALS = ("lightfm", "gap", "role")
+LIGHTFM_ONLY = {"lightfm": 1.0, "gap": 0.0, "role": 0.0}
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Row-wise z-score (constant rows become 0): signals on different scales become
+    comparable, and a per-row affine change never alters a ranking."""
+    out = np.asarray(scores, dtype=np.float32)
+    mean = out.mean(axis=1, keepdims=True)
+    std = out.std(axis=1, keepdims=True)
+    return np.divide(out - mean, std, out=np.zeros_like(out), where=std > 1e-12)
+
+
+def blend(
+    weights: Mapping[str, float], parts: Mapping[str, np.ndarray], standardised: bool = False
+) -> np.ndarray:
+    """Weighted sum of the standardised signals (float32); ``standardised=True`` when the
+    caller already standardised ``parts`` (fitting the weights tries many on the same)."""
+    shape = next(iter(parts.values())).shape
+    out = np.zeros(shape, dtype=np.float32)
+    for name, weight in weights.items():
+        if weight:
+            part = parts[name] if standardised else standardise(parts[name])
+            out += np.float32(weight) * part
+    return out
+
+
+@dataclass(frozen=True)
+class ContentSignals:
+    """The rule signals of the blend for the persons of one marts snapshot: gap match
+    (sparse persons × items) and role popularity (roles × items, person → role row)."""
+
+    gap: sp.csr_matrix
+    role: np.ndarray
+    role_row: np.ndarray  # -1: role unseen in history
+
+    @classmethod
+    def of(
+        cls, marts: Marts, history: pd.DataFrame | None, persons: pd.Index, items: pd.Index
+    ) -> ContentSignals:
+        """``history`` should already be without assigned content (it would dominate
+        every role's popularity without being a candidate)."""
+        empty = pd.DataFrame(columns=["person_key", "content_id", "weight"])
+        shares = role_shares(history if history is not None else empty, marts.employees, items)
+        role_of = marts.employees.set_index("person_key")["job_code"].astype(str)
+        return cls(
+            gap=gap_match(marts, persons, items),
+            role=shares.to_numpy(dtype=np.float32),
+            role_row=shares.index.get_indexer(role_of.reindex(persons).to_numpy()),
+        )
+
+    def rows(self, idx: np.ndarray, unknown: np.ndarray) -> dict[str, np.ndarray]:
+        gap = self.gap[idx].toarray().astype(np.float32)
+        role_row = np.where(unknown, -1, self.role_row[idx])
+        role = np.zeros_like(gap) if self.role.size == 0 else self.role[np.maximum(role_row, 0)]
+        role[role_row < 0] = 0.0
+        gap[unknown] = 0.0
+        return {"gap": gap, "role": role}
+
+
 @dataclass(frozen=True)
 class Recommender:
     """LightFM weights + feature vocabularies (+ a bound snapshot for scoring)."""
@@ -64,11 +135,14 @@ class Recommender:
     model: LightFM = field(repr=False)
     features: FeatureSpace = field(repr=False)
     params: Mapping[str, Any]
+    weights: Mapping[str, float] = field(default_factory=lambda: dict(LIGHTFM_ONLY))
+    assigned_share: float | None = None  # ml.dataset.assigned_content, as in training
     run_id: str | None = None  # the MLflow run that logged this model
     item_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     _items: Representations | None = field(default=None, repr=False)
     _users: Representations | None = field(default=None, repr=False)
     _person_row: pd.Series | None = field(default=None, repr=False)
+    _signals: ContentSignals | None = field(default=None, repr=False)
 
     def bind(
         self,
@@ -76,8 +150,9 @@ class Recommender:
         history: pd.DataFrame | None,
         content_ids: Sequence[str] | None = None,
     ) -> Recommender:
-        """Features of every person in ``marts.employees`` (history = their interactions)
-        and of ``content_ids`` (default: all of ``dim_content``)."""
+        """Features of every person in ``marts.employees`` (history = their interactions,
+        also the source of role popularity) and of ``content_ids`` (default: all of
+        ``dim_content``)."""
         persons = marts.employees["person_key"].astype(str).to_numpy()
         items = np.asarray(
             content_ids if content_ids is not None else marts.content["content_id"].astype(str),
@@ -86,12 +161,18 @@ class Recommender:
         users = Representations.of_users(
             self.model, self.features.user_matrix(marts, history, persons)
         )
+        if history is not None:
+            assigned = assigned_content(history, marts.employees, self.assigned_share)
+            history = history[~history["content_id"].isin(assigned)]
         return replace(
             self,
             item_ids=items,
             _items=Representations.of_items(self.model, self.features.item_matrix(marts, items)),
             _users=users,
             _person_row=pd.Series(np.arange(len(persons)), index=pd.Index(persons, dtype=object)),
+            _signals=ContentSignals.of(
+                marts, history, pd.Index(persons, dtype=object), pd.Index(items, dtype=object)
+            ),
         )
 
     def unbound(self) -> Recommender:
@@ -102,6 +183,7 @@ class Recommender:
             _items=None,
             _users=None,
             _person_row=None,
+            _signals=None,
         )
 
     @property
@@ -114,8 +196,20 @@ class Recommender:
         return self._users, self._items, self._person_row
 
     def score(self, person_keys: Sequence[str]) -> np.ndarray:
-        """float32 (len(person_keys), len(item_ids)); higher is better. Persons missing
-        from the bound snapshot get an empty feature row (item biases only)."""
+        """float32 (len(person_keys), len(item_ids)); higher is better: the blend of
+        LightFM, gap match and role popularity (module docstring). Persons missing from
+        the bound snapshot get an empty feature row (item biases only) and no rule signal."""
+        raw, idx, unknown = self._lightfm(person_keys)
+        if not any(self.weights.get(name) for name in BLEND_SIGNALS[1:]):
+            return blend(self.weights, {"lightfm": raw})
+        assert self._signals is not None
+        return blend(self.weights, {"lightfm": raw, **self._signals.rows(idx, unknown)})
+
+    def lightfm_score(self, person_keys: Sequence[str]) -> np.ndarray:
+        """The LightFM part alone (``LightFM.predict``'s values), for evaluation."""
+        return self._lightfm(person_keys)[0]
+
+    def _lightfm(self, person_keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         users, items, person_row = self._bound()
         rows = person_row.reindex(pd.Index(person_keys, dtype=object)).to_numpy(dtype=float)
         unknown = np.isnan(rows)
@@ -126,7 +220,7 @@ class Recommender:
         bias = users.bias[idx]
         emb[unknown] = 0.0
         bias[unknown] = 0.0
-        return score_matrix(Representations(bias, emb), items)
+        return score_matrix(Representations(bias, emb), items), idx, unknown
 
     def top_k(
         self,

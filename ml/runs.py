@@ -17,7 +17,7 @@ from ml import tracking
 from ml.data import Marts
 from ml.evaluate import EvalConfig, Evaluation, evaluate_model
 from ml.model import Recommender
-from ml.train import InsufficientData, TrainConfig, train_on_all
+from ml.train import InsufficientData, Recipe, TrainConfig, recipe_of, train_on_all
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ def holdout_sizes(evaluation: Evaluation) -> dict[str, int]:
         "holdout_positives": int(h.positives.nnz),
         "history_interactions": len(h.split.history),
         "new_hire_persons": int(h.slices.get("new_hires", [False]).sum()),
+        **h.removed,
     }
 
 
@@ -62,9 +63,19 @@ def run_training(
     artifact_root: Path,
     register: bool = True,
 ) -> TrainingResult:
+    """Evaluate first, then train the production model with the evaluated recipe (epochs
+    and blend weights chosen on validation weeks before the hold-out): what is published
+    is what was judged, and the production fit skips a second validation (half the time).
+    When the hold-out is too thin to evaluate, production validates on its own."""
     tracking.configure(tracking_uri, artifact_root)
     try:
-        model = train_on_all(marts, train_config)
+        evaluated, evaluation = evaluate_model(marts, train_config, eval_config)
+        recipe: Recipe | None = recipe_of(evaluated)
+        skipped = None
+    except InsufficientData as exc:
+        evaluation, recipe, skipped = None, None, str(exc)
+    try:
+        model = train_on_all(marts, train_config, recipe)
     except InsufficientData as exc:
         with mlflow.start_run(nested=mlflow.active_run() is not None):
             mlflow.set_tag("status", "insufficient_data")
@@ -74,11 +85,10 @@ def run_training(
     model = tracking.log_model(model, model_sizes(model), register=register)
     assert model.run_id is not None
     with tracking.resume(model.run_id):
-        try:
-            evaluation: Evaluation | None = evaluate_and_log(marts, train_config, eval_config)
-        except InsufficientData as exc:
-            mlflow.set_tag("evaluation", f"skipped: {exc}")
-            evaluation = None
+        if evaluation is None:
+            mlflow.set_tag("evaluation", f"skipped: {skipped}")
+        else:
+            tracking.log_evaluation(evaluation, holdout_sizes(evaluation))
     message = (
         "trained; hold-out too thin to evaluate"
         if evaluation is None

@@ -10,14 +10,23 @@ import pytest
 from lightfm.evaluation import auc_score, precision_at_k, recall_at_k
 
 from ml.baselines import BASELINES, baseline_scores
-from ml.dataset import build_interactions, interaction_weight, temporal_split
-from ml.evaluate import MODEL, EvalConfig, evaluate_model, make_holdout, metric_name, truth_report
+from ml.dataset import assigned_content, build_interactions, interaction_weight, temporal_split
+from ml.evaluate import (
+    LIGHTFM,
+    MODEL,
+    EvalConfig,
+    evaluate_model,
+    make_holdout,
+    metric_name,
+    truth_report,
+)
 from ml.features import FeatureSpace
 from ml.metrics import per_person
+from ml.model import LIGHTFM_ONLY, standardise
 from ml.train import InsufficientData, TrainConfig, train
 from tests.fixtures.ml.synthetic import make_org
 
-CONFIG = TrainConfig(epochs=30, patience=5)
+CONFIG = TrainConfig(epochs=30, patience=5, num_threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +90,7 @@ def test_metrics_equal_lightfm_evaluation(org, evaluated):
     h = ev.holdout
     user_features = model.features.user_matrix(h.marts, h.split.history, list(h.persons))
     item_features = model.features.item_matrix(h.marts, list(h.items))
-    ours, _ = per_person(model.score(list(h.persons)), h.positives, h.exclude, 10)
+    ours, _ = per_person(model.lightfm_score(list(h.persons)), h.positives, h.exclude, 10)
     kwargs = {
         "test_interactions": h.positives.astype(np.float32),
         "train_interactions": h.exclude.astype(np.float32),
@@ -113,7 +122,7 @@ def test_model_beats_global_popularity_on_a_role_driven_org(evaluated):
 def test_every_approach_is_judged_on_the_same_slices(evaluated):
     _, ev = evaluated
     table = ev.table
-    assert set(table["approach"]) == {MODEL, *BASELINES}
+    assert set(table["approach"]) == {MODEL, LIGHTFM, *BASELINES}
     per_approach = table.groupby("approach")[["slice", "metric"]].apply(
         lambda f: frozenset(map(tuple, f.to_numpy()))
     )
@@ -198,3 +207,64 @@ def test_baselines_are_deterministic(org):
         a = baseline_scores(name, h.marts, h.split.history, h.persons, h.items)
         b = baseline_scores(name, h.marts, h.split.history, h.persons, h.items)
         np.testing.assert_array_equal(a, b)
+
+
+def _with_campaign(org, share: float):
+    """The org plus one item that ``share`` of the workforce completed (an LMS campaign)."""
+    marts = org.marts
+    item = marts.content["content_id"].iloc[-1]
+    emp = marts.employees
+    takers = emp.loc[emp["is_active"] & ~emp["opted_out"], "person_key"]
+    takers = takers.iloc[: int(len(takers) * share)]
+    rows = marts.engagement.iloc[[0] * len(takers)].assign(
+        person_key=takers.to_numpy(), content_id=item, is_completed=True, dropped_early=False
+    )
+    eng = marts.engagement[marts.engagement["content_id"] != item]
+    return replace(marts, engagement=pd.concat([eng, rows], ignore_index=True)), item
+
+
+def test_assigned_content_is_what_most_of_the_workforce_took(org):
+    marts, campaign = _with_campaign(org, 0.9)
+    interactions = build_interactions(marts)
+    assert campaign in assigned_content(interactions, marts.employees)
+    assert assigned_content(interactions, marts.employees, min_share=None).empty
+    few, _ = _with_campaign(org, 0.2)
+    assert campaign not in assigned_content(build_interactions(few), few.employees)
+
+
+def test_assigned_content_is_no_candidate_and_no_positive_for_any_approach(org):
+    marts, campaign = _with_campaign(org, 0.95)
+    model, ev = evaluate_model(marts, replace(CONFIG, epochs=3), EvalConfig())
+    h = ev.holdout
+    cols = h.items.get_indexer(h.assigned)
+    assert campaign in h.assigned and h.removed["assigned_items"] == len(cols)
+    assert h.positives[:, cols].nnz == 0
+    for approach, top in ev.top.items():
+        assert not np.isin(top, cols).any(), approach
+    assert model.params["assigned_items"] >= 1
+
+
+def test_gap_features_pair_with_taught_skills(org):
+    space = FeatureSpace.fit(org.marts, build_interactions(org.marts), CONFIG.features)
+    gaps = {t.split(":")[1] for t in space.user_feature_names if t.startswith("gap:")}
+    taught = {t.split(":")[1] for t in space.item_feature_names if t.startswith("teaches:")}
+    assert gaps and gaps <= set(org.marts.skills["skill_id"])
+    assert gaps & taught
+
+
+def test_blend_weights_are_fitted_in_history_and_lightfm_alone_ranks_as_lightfm(org, evaluated):
+    model, _ = evaluated
+    weights = {k: model.params[f"blend_{k}"] for k in LIGHTFM_ONLY}
+    assert sum(weights.values()) == pytest.approx(1.0) and min(weights.values()) >= 0
+    assert model.params["epochs_trained"] >= 1
+    keys = list(org.marts.employees["person_key"][:10])
+    alone = replace(model, weights=LIGHTFM_ONLY)
+    np.testing.assert_allclose(
+        alone.score(keys), standardise(model.lightfm_score(keys)), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_early_stopping_runs_at_least_min_epochs(org):
+    history = build_interactions(org.marts)
+    model = train(org.marts, history, replace(CONFIG, min_epochs=6, patience=1, epochs=8))
+    assert len(model.params["validation_curve"]) >= 6
