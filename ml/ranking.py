@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ml.data import Marts
+from ml.dataset import assigned_content
 from ml.reasons import Evidence, explain
 
 FORMATS = ("video", "article", "course", "workshop", "podcast", "microlearning", "interactive")
@@ -51,6 +52,7 @@ class RankingConfig:
     candidates: int = 100
     exclude_completed: bool = True
     skip_mastered: bool = True
+    skip_assigned: bool = True
     require_prerequisites: bool = True
     level_fit: bool = True
     level_fit_weight: float = 0.15
@@ -158,7 +160,7 @@ class RankingContext:
     integer positions, skills of content and prerequisites as CSR rows, levels and gaps
     as sparse lookups."""
 
-    def __init__(self, marts: Marts) -> None:
+    def __init__(self, marts: Marts, skip_assigned: bool = True) -> None:
         emp = marts.employees
         self.person_keys = emp["person_key"].astype(str).to_numpy()
         self.person_pos = pd.Index(self.person_keys)
@@ -173,7 +175,12 @@ class RankingContext:
         self.content_pos = pd.Index(self.content_ids)
         # ties are broken by content_id, not by the order the marts happen to be read in
         self.item_order = np.argsort(np.argsort(self.content_ids, kind="stable"))
-        self.active_item = _bool(content["is_active"], False)
+        # recommendable: active, and not content the organisation assigns to nearly
+        # everyone anyway (compliance campaigns, onboarding; ml.dataset.assigned_content)
+        self.eligible_item = _bool(content["is_active"], False)
+        if skip_assigned:
+            assigned = assigned_content(marts.engagement, emp)
+            self.eligible_item &= ~self.content_pos.isin(assigned)
         self.format = content["format"].astype("string").fillna("").to_numpy(dtype=object)
         self.format_code = np.array(
             [FORMATS.index(f) if f in FORMATS else -1 for f in self.format], dtype=np.int64
@@ -320,7 +327,7 @@ class RankingContext:
 
 
 def _apply_filters(ctx: RankingContext, pairs: _Pairs, config: RankingConfig) -> _Pairs:
-    keep = ctx.active_item[pairs.item]
+    keep = ctx.eligible_item[pairs.item]
     if config.exclude_completed:
         keep &= ~ctx.is_completed(pairs.person, pairs.item)
     pairs = pairs.take(keep)
@@ -387,7 +394,7 @@ def _model_candidates(
     config: RankingConfig,
 ) -> _Pairs:
     item = ctx.content_pos.get_indexer(pd.Index(np.asarray(scorer.item_ids).astype(str)))
-    columns = np.flatnonzero((item >= 0) & ctx.active_item[np.where(item >= 0, item, 0)])
+    columns = np.flatnonzero((item >= 0) & ctx.eligible_item[np.where(item >= 0, item, 0)])
     item = item[columns]
     column_of = np.full(len(ctx.content_ids), -1)
     column_of[item] = np.arange(len(item))
@@ -453,14 +460,14 @@ def _role_path_candidates(
             "skill": ctx.item_skills.col,
         }
     )
-    taught = taught[ctx.active_item[taught["item"].to_numpy()]]
+    taught = taught[ctx.eligible_item[taught["item"].to_numpy()]]
     gap_pairs = (
         gaps.merge(taught, on="skill").groupby(["person", "item"], as_index=False)["w"].max()
     )
     w = gap_pairs["w"].to_numpy(dtype=float)
     gap_score = 1.0 + w / (1.0 + np.abs(w))
 
-    active = np.flatnonzero(ctx.active_item)
+    active = np.flatnonzero(ctx.eligible_item)
     popular = active[np.lexsort((ctx.item_order[active], -ctx.popularity[active]))]
     popular = popular[: config.candidates]
     pop = ctx.popularity[popular]
@@ -486,7 +493,7 @@ def recommend(
     reasons (JSON list), reason_text. Personalised when there is a model and the person has
     not opted out; otherwise the role path (``personalised = False``)."""
     config = config or RankingConfig()
-    ctx = RankingContext(marts)
+    ctx = RankingContext(marts, skip_assigned=config.skip_assigned)
     persons = np.flatnonzero(ctx.active_person)
     wants_model = ~ctx.opted_out[persons] if scorer is not None else np.zeros(len(persons), bool)
     personal = persons[wants_model]

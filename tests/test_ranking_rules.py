@@ -171,3 +171,14 @@ def test_invariants_on_a_random_organisation() -> None:
     ranks = out.groupby("person_key")["rank"].apply(list)
     assert all(r == list(range(1, 9)) for r in ranks)
     assert recommend(marts, scorer, config).equals(out)  # deterministic
+
+
+def test_content_assigned_to_nearly_everyone_is_not_recommended() -> None:
+    persons = {f"{i:064x}": "DA" for i in range(25)}
+    campaign_takers = list(persons)[:20]  # 80 % of the workforce engaged with c1
+    org = _org(persons=persons, dropped={(p, "c1") for p in campaign_takers})
+    newcomer = list(persons)[-1]
+    scorer = _scorer(org, c1=9)
+    assert "c1" not in _items(recommend(org.marts(), scorer), newcomer)
+    off = RankingConfig(skip_assigned=False)
+    assert "c1" in _items(recommend(org.marts(), scorer, off), newcomer)
