@@ -188,7 +188,7 @@ class NotConfiguredGate:
             self.name,
             True,
             NOT_CONFIGURED,
-            f"WARNING: no {self.name} audit configured; publication not audited for {self.name}",
+            f"no {self.name} audit configured: this publication was not audited for {self.name}",
             {},
         )
 
