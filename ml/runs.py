@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+import numpy as np
 
 from ml import tracking
 from ml.data import Marts
@@ -36,7 +37,8 @@ def holdout_sizes(evaluation: Evaluation) -> dict[str, int]:
         "holdout_persons": len(h.persons),
         "holdout_positives": int(h.positives.nnz),
         "history_interactions": len(h.split.history),
-        "new_hire_persons": int(h.slices.get("new_hires", [False]).sum()),
+        # a slice under the reporting minimum is dropped from ``slices``: count it as 0
+        "new_hire_persons": int(np.sum(h.slices.get("new_hires", 0))),
         **h.removed,
     }
 

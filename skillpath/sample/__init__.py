@@ -1,0 +1,7 @@
+"""The sample organisation: realistic landing files for every source of DESIGN.md,
+simulated from a latent ground truth that is written separately for evaluation."""
+
+from skillpath.sample.config import SampleConfig
+from skillpath.sample.generate import Summary, generate
+
+__all__ = ["SampleConfig", "Summary", "generate"]
