@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -23,7 +24,11 @@ EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
 
 def _instance(settings: Settings) -> dg.DagsterInstance:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
+    home = Path(os.environ["DAGSTER_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # local storage under DAGSTER_HOME; no telemetry from offline hosts
+        config.write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
@@ -32,7 +37,13 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
 
     job = defs.resolve_job_def(job_name)
     log.info("running job %r (landing %s)", job_name, settings.landing_dir)
-    return job.execute_in_process(instance=_instance(settings), raise_on_error=False)
+    # step events go to the instance (make ui); the console gets INFO and above
+    level = "DEBUG" if log.isEnabledFor(logging.DEBUG) else "INFO"
+    return job.execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        instance=_instance(settings),
+        raise_on_error=False,
+    )
 
 
 def _failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:

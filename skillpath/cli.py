@@ -156,10 +156,13 @@ def _venv_bin_on_path() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _venv_bin_on_path()
     args = build_parser().parse_args(argv)
+    # our own progress at INFO; libraries (Great Expectations, MLflow, ...) only warn
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for name in ("skillpath", "ml", "orchestration"):
+        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.INFO)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     return func(args, Settings.from_env())
 
