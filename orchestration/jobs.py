@@ -14,4 +14,10 @@ pipeline_job = dg.define_asset_job(
     description="Ingest, build marts, train and evaluate, gate and publish.",
 )
 
-JOBS = [ingest_job, pipeline_job]
+retrain_and_publish_job = dg.define_asset_job(
+    "retrain_and_publish",
+    selection=dg.AssetSelection.groups("marts", "recommender", "publishing"),
+    description="Rebuild marts, retrain and evaluate the recommender, gate and publish.",
+)
+
+JOBS = [ingest_job, pipeline_job, retrain_and_publish_job]

@@ -1,9 +1,10 @@
 """Schedules: a daily ingestion (a safety net beside the landing sensor; re-running it
-on unchanged files is a no-op). The publishing issue adds its weekly schedule here."""
+on unchanged files is a no-op) and a weekly retrain-and-publish, so new history reaches
+people's lists even when no new landing file triggered a run."""
 
 import dagster as dg
 
-from orchestration.jobs import ingest_job
+from orchestration.jobs import ingest_job, retrain_and_publish_job
 
 daily_ingest = dg.ScheduleDefinition(
     name="daily_ingest",
@@ -14,4 +15,13 @@ daily_ingest = dg.ScheduleDefinition(
     description="Ingest new landing files every day at 05:00 UTC.",
 )
 
-SCHEDULES: list = [daily_ingest]
+weekly_retrain_and_publish = dg.ScheduleDefinition(
+    name="weekly_retrain_and_publish",
+    job=retrain_and_publish_job,
+    cron_schedule="0 3 * * 1",  # Mondays 03:00, before people start their week
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Rebuild marts, retrain, gate and publish every Monday at 03:00 UTC.",
+)
+
+SCHEDULES: list = [daily_ingest, weekly_retrain_and_publish]

@@ -11,7 +11,6 @@ import pandas as pd
 from ml.data import Marts
 from orchestration.assets.publish import candidate_recommendations, publication
 from orchestration.checks.publish import GATE_CHECKS
-from orchestration.publish_schedule import WEEKLY_PUBLISH_SCHEDULE
 from orchestration.resources import SkillpathResource
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
@@ -75,8 +74,3 @@ def test_a_blocked_publication_fails_its_gate_check(skillpath_env: Path) -> None
     assert result.output_for_node("publication")["status"] == "blocked"
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["gate_data_quality"] is False
-
-
-def test_weekly_schedule_targets_retraining_and_publishing() -> None:
-    assert WEEKLY_PUBLISH_SCHEDULE.cron_schedule == "0 3 * * 1"
-    assert WEEKLY_PUBLISH_SCHEDULE.job_name == "retrain_and_publish"
