@@ -46,7 +46,7 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
     )
 
 
-def _failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
     return [
         f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
         f"{e.asset_check_evaluation_data.check_name}"
@@ -82,10 +82,10 @@ def run_pipeline(settings: Settings, stages: tuple[str, ...] = ()) -> int:
     result = run_job(settings, job_name)
     print(render_summary(settings, with_publication=job_name == "pipeline"))
     failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure})
-    failed_checks = _failed_checks(result)
-    if failed_checks:
+    checks = failed_checks(result)
+    if checks:
         print("\nchecks that failed (details in the Dagster UI, make ui):")
-        print("\n".join(f"  - {name}" for name in failed_checks))
+        print("\n".join(f"  - {name}" for name in checks))
     status = _publication_status(settings, result.run_id) if job_name == "pipeline" else None
     # a failing blocking gate check fails the publication step; that is a decision
     # (recorded as ``blocked``), not a crash
