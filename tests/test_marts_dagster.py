@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.runner import failed_checks
 from tests.fixtures.marts.build import (
     check_count,
-    failed_checks,
     load_tiny_org,
     marts_environment,
     materialize_marts,

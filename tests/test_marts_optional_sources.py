@@ -9,7 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.fixtures.marts.build import failed_checks, load_tiny_org, materialize_marts
+from orchestration.runner import failed_checks
+from tests.fixtures.marts.build import load_tiny_org, materialize_marts
 
 OPTIONAL = (
     "hr_roles",

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ml.ranking import RankingConfig, recommend
 from ml.reasons import sentence
+from ml.skill_prior import expected_gaps
 from tests.fixtures.publish.org import FakeScorer, Org, random_org
 
 ANA, BEN, OLA = "a" * 64, "b" * 64, "0" * 64
@@ -17,7 +18,7 @@ def test_every_recommendation_has_reasons_and_gap_reasons_are_true() -> None:
     org, scorer = random_org(persons=120, items=100, seed=7)
     marts = org.marts()
     out = recommend(marts, scorer, RankingConfig(k=6, candidates=30))
-    gaps = marts.skill_gaps.set_index(["person_key", "skill_id"])
+    gaps = expected_gaps(marts).set_index(["person_key", "skill_id"])
     closes = 0
     for row in out.itertuples():
         reasons = json.loads(row.reasons)
@@ -28,7 +29,7 @@ def test_every_recommendation_has_reasons_and_gap_reasons_are_true() -> None:
                 closes += 1
                 truth = gaps.loc[(row.person_key, reason["skill_id"])]
                 assert truth["gap"] > 0
-                assert reason["from_level"] == round(truth["estimated_level"], 1)
+                assert reason["from_level"] == round(truth["expected_level"], 1)
                 assert reason["job_code"] == truth["job_code"]
                 taught = marts.content_skills.query(
                     "content_id == @row.content_id and skill_id == @reason['skill_id']"
