@@ -24,6 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
+from ml.skill_prior import gap_weight_per_unit
 
 INTERACTION_COLUMNS = ["person_key", "content_id", "first_event_at", "weight", "is_positive"]
 
@@ -149,20 +150,12 @@ def as_of(marts: Marts, cutoff: pd.Timestamp) -> Marts:
         profile[late].set_index(["person_key", "skill_id"]).index
     )
     if stale.any():
-        has_gap = gaps["gap"] > 0
-        per_unit = (
-            (
-                gaps.loc[has_gap, "weighted_gap"]
-                / (gaps.loc[has_gap, "gap"] * gaps.loc[has_gap, "importance"])
-            ).median()
-            if has_gap.any()
-            else 1.0
-        )
+        per_unit = gap_weight_per_unit(gaps)
         gaps.loc[stale, "estimated_level"] = 0.0
         gaps.loc[stale, "confidence"] = 0.0
         gaps.loc[stale, "gap"] = gaps.loc[stale, "required_level"].astype(float)
         gaps.loc[stale, "weighted_gap"] = (
-            gaps.loc[stale, "gap"] * gaps.loc[stale, "importance"] * float(per_unit)
+            gaps.loc[stale, "gap"] * gaps.loc[stale, "importance"] * per_unit
         )
     return replace(
         marts,

@@ -14,7 +14,8 @@ vectorised operation over (person, item) pairs.
 Persons who opted out of personalisation (``dim_employee.opted_out``), and everyone when
 there is no model, get the role path: the same rules, the same number of items, but no
 model score and no behavioural signal (format affinity, colleagues) — only their role's
-requirements and their own skill levels and completions.
+requirements, their own skill levels (where their evidence is thin, what people in their
+role hold: ``ml.skill_prior``) and completions.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 from ml.data import Marts
 from ml.dataset import assigned_content
 from ml.reasons import Evidence, explain
+from ml.skill_prior import expected_gaps, skill_levels
 
 FORMATS = ("video", "article", "course", "workshop", "podcast", "microlearning", "interactive")
 MAX_LEVEL = 5
@@ -112,7 +114,7 @@ class _Csr:
 @dataclass(frozen=True)
 class _PairLookup:
     """A sparse (person, other) → value table searched by encoded key, so a person's
-    estimated level or gap is looked up for millions of pairs at once."""
+    gap is looked up for millions of pairs at once."""
 
     keys: np.ndarray
     values: np.ndarray
@@ -157,8 +159,8 @@ class _Pairs:
 
 class RankingContext:
     """Everything the rules need, indexed once from the marts: persons and content as
-    integer positions, skills of content and prerequisites as CSR rows, levels and gaps
-    as sparse lookups."""
+    integer positions, skills of content and prerequisites as CSR rows, expected levels
+    as a dense (persons × skills) array and gaps as sparse lookups."""
 
     def __init__(self, marts: Marts, skip_assigned: bool = True) -> None:
         emp = marts.employees
@@ -205,14 +207,12 @@ class RankingContext:
         ok = (pi >= 0) & (ri >= 0) & (pi != ri)
         self.prerequisites = _Csr.build(pi[ok], ri[ok], np.ones(ok.sum()), len(self.content_ids))
 
-        sp = marts.skill_profile
-        p = self.person_pos.get_indexer(sp["person_key"].astype(str))
-        s = self.skill_pos.get_indexer(sp["skill_id"].astype(str))
-        ok = (p >= 0) & (s >= 0)
-        level = sp["estimated_level"].to_numpy(dtype=float, na_value=0.0)
-        self.level = _PairLookup.build(p[ok], s[ok], level[ok], len(self.skill_ids))
+        # expected levels (ml.skill_prior): own evidence where strong, role peers' where
+        # thin, so "no evidence" does not read as "level 0" for mastery and level fit
+        levels = skill_levels(marts)
+        self.level = levels.expected[:, levels.skill_ids.get_indexer(self.skill_pos)]
 
-        sg = marts.skill_gaps
+        sg = expected_gaps(marts, levels)
         p = self.person_pos.get_indexer(sg["person_key"].astype(str))
         s = self.skill_pos.get_indexer(sg["skill_id"].astype(str))
         gap = sg["gap"].to_numpy(dtype=float, na_value=0.0)
@@ -277,11 +277,11 @@ class RankingContext:
         return self.completed.contains(person, item)
 
     def covers(self, person: np.ndarray, item: np.ndarray) -> np.ndarray:
-        """The person's estimated levels reach every skill the item teaches at the level
+        """The person's expected levels reach every skill the item teaches at the level
         taught; content that teaches no skill is never covered."""
         owner, pos = self.item_skills.expand(item)
         skill, taught = self.item_skills.col[pos], self.item_skills.val[pos]
-        short = self.level.get(person[owner], skill) < taught
+        short = self.level[person[owner], skill] < taught
         missing = np.bincount(owner, weights=short, minlength=len(item))
         return (self.item_skills.counts(item) > 0) & (missing == 0)
 
@@ -296,7 +296,7 @@ class RankingContext:
         return owner, required, by_completion, by_skill
 
     def next_level(self, person: np.ndarray, skill: np.ndarray) -> np.ndarray:
-        return np.minimum(np.floor(self.level.get(person, skill)) + 1, MAX_LEVEL)
+        return np.minimum(np.floor(self.level[person, skill]) + 1, MAX_LEVEL)
 
     def gap_skills(self, person: np.ndarray, item: np.ndarray) -> pd.DataFrame:
         """One row per (pair, taught skill the person lacks for their role)."""
@@ -310,7 +310,7 @@ class RankingContext:
             {
                 "pair": owner,
                 "skill": skill,
-                "from_level": self.level.get(p, skill),
+                "from_level": self.level[p, skill],
                 "to_level": taught,
                 "gap": gap[keep],
                 "weighted_gap": self.weighted_gap.get(p, skill),

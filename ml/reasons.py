@@ -2,14 +2,15 @@
 
 Reasons are built only from the evidence the ranking used (``Evidence``), never
 re-derived, so they cannot drift from the decision: a ``closes_gap`` reason exists only
-for a skill with a positive gap in ``mart_skill_gaps``. They mention nothing beyond the
-person's own context (their role, their levels, their habits) and aggregates over at
-least ``colleague_min_group`` colleagues.
+for a skill with a positive gap (``mart_skill_gaps`` measured from the expected level of
+``ml.skill_prior``). They mention nothing beyond the person's own context (their role,
+their levels, their habits) and aggregates over at least ``colleague_min_group``
+colleagues (and the skill prior's groups of at least ``MIN_PEERS``).
 
 Reason types (``type`` field of each JSON object):
 
-- ``closes_gap``: skill_id, skill, from_level (estimated), to_level (taught), job_code, role
-- ``next_level``: skill_id, skill, level — taught exactly one level above the estimate
+- ``closes_gap``: skill_id, skill, from_level (expected level), to_level (taught), job_code, role
+- ``next_level``: skill_id, skill, level — taught exactly one level above the expected level
 - ``similar_colleagues_completed``: share, colleagues, job_code (personalised only)
 - ``preferred_format``: format, completion_rate (personalised only)
 - ``prerequisite_met``: prerequisites [{content_id, met_by: completed | skill_covered}]

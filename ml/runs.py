@@ -50,11 +50,25 @@ def model_sizes(model: Recommender) -> dict[str, int]:
 
 def evaluate_and_log(
     marts: Marts, train_config: TrainConfig, eval_config: EvalConfig
-) -> Evaluation:
-    """Hold-out evaluation of ``train_config`` and its baselines, logged in the active run."""
-    _, evaluation = evaluate_model(marts, train_config, eval_config)
+) -> tuple[Evaluation, Recipe]:
+    """Hold-out evaluation of ``train_config`` and its baselines, logged in the active run,
+    and the recipe (epochs, blend weights) the production model is then fitted with."""
+    evaluated, evaluation = evaluate_model(marts, train_config, eval_config)
     tracking.log_evaluation(evaluation, holdout_sizes(evaluation))
-    return evaluation
+    return evaluation, recipe_of(evaluated)
+
+
+def train_and_log(
+    marts: Marts,
+    train_config: TrainConfig,
+    recipe: Recipe | None,
+    run_id: str,
+    register: bool = True,
+) -> Recommender:
+    """The production model (``recipe``: the evaluated one; None: validate on its own),
+    logged into the training's run ``run_id``. Raises ``InsufficientData``."""
+    model = train_on_all(marts, train_config, recipe)
+    return tracking.log_model(model, model_sizes(model), register=register, run_id=run_id)
 
 
 def run_training(
@@ -68,29 +82,25 @@ def run_training(
     """Evaluate first, then train the production model with the evaluated recipe (epochs
     and blend weights chosen on validation weeks before the hold-out): what is published
     is what was judged, and the production fit skips a second validation (half the time).
-    When the hold-out is too thin to evaluate, production validates on its own."""
+    When the hold-out is too thin to evaluate, production validates on its own. Both go
+    into one MLflow run (the Dagster assets ``model_evaluation`` → ``recommender_model``
+    do the same in two steps)."""
     tracking.configure(tracking_uri, artifact_root)
+    evaluation: Evaluation | None = None
+    recipe: Recipe | None = None
+    with tracking.start_run() as run:
+        try:
+            evaluation, recipe = evaluate_and_log(marts, train_config, eval_config)
+        except InsufficientData as exc:
+            mlflow.set_tag("evaluation", f"skipped: {exc}")
     try:
-        evaluated, evaluation = evaluate_model(marts, train_config, eval_config)
-        recipe: Recipe | None = recipe_of(evaluated)
-        skipped = None
+        model = train_and_log(marts, train_config, recipe, run.info.run_id, register)
     except InsufficientData as exc:
-        evaluation, recipe, skipped = None, None, str(exc)
-    try:
-        model = train_on_all(marts, train_config, recipe)
-    except InsufficientData as exc:
-        with mlflow.start_run(nested=mlflow.active_run() is not None):
+        with tracking.resume(run.info.run_id):
             mlflow.set_tag("status", "insufficient_data")
             mlflow.set_tag("reason", str(exc))
         log.warning("%s", exc)
         return TrainingResult(None, None, None, str(exc))
-    model = tracking.log_model(model, model_sizes(model), register=register)
-    assert model.run_id is not None
-    with tracking.resume(model.run_id):
-        if evaluation is None:
-            mlflow.set_tag("evaluation", f"skipped: {skipped}")
-        else:
-            tracking.log_evaluation(evaluation, holdout_sizes(evaluation))
     message = (
         "trained; hold-out too thin to evaluate"
         if evaluation is None

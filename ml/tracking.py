@@ -79,11 +79,21 @@ def _loggable(value: object) -> object:
     return json.dumps(value) if isinstance(value, list | dict | tuple) else value
 
 
-def log_model(model: Recommender, sizes: dict[str, int], register: bool = True) -> Recommender:
-    """Log params, sizes and the unbound model in a new run (nested if one is active);
+@contextmanager
+def start_run() -> Iterator[mlflow.ActiveRun]:
+    """A new run (nested if one is active): the run of one training."""
+    with mlflow.start_run(nested=mlflow.active_run() is not None) as run:
+        yield run
+
+
+def log_model(
+    model: Recommender, sizes: dict[str, int], register: bool = True, run_id: str | None = None
+) -> Recommender:
+    """Log params, sizes and the unbound model in the run ``run_id`` (the training's run,
+    where its evaluation already is; not active) or in a new run (nested if one is active);
     register it as the challenger. Returns the model carrying its ``run_id``."""
     nested = mlflow.active_run() is not None
-    with mlflow.start_run(nested=nested) as run:
+    with mlflow.start_run(run_id=run_id, nested=nested) as run:
         params = {k: _loggable(v) for k, v in model.params.items() if k != "validation_curve"}
         mlflow.log_params(params)
         mlflow.log_metrics({f"dataset_{k}": float(v) for k, v in sizes.items()})

@@ -1,19 +1,23 @@
 """Assets of the recommender (group ``recommender``): thin wiring around ``ml``.
 
-``training_dataset`` → ``recommender_model`` (the production model, logged to MLflow and
-registered as challenger; ``None`` when there is too little data) → ``model_evaluation``
-(hold-out metrics of the model and every baseline, logged to the same MLflow run).
+``training_dataset`` → ``model_evaluation`` (hold-out metrics of the model and every
+baseline, and the recipe — epochs, blend weights — chosen on validation weeks; opens the
+training's MLflow run) → ``recommender_model`` (the production model fitted once with that
+recipe, logged into the same run and registered as challenger; ``None`` when there is too
+little data). Evaluating first means the production fit needs no validation of its own,
+and what is published is what was judged.
 """
 
 import dagster as dg
+import mlflow
 
 from ml import tracking
 from ml.data import MART_TABLES, Marts, load_marts
 from ml.dataset import build_interactions
 from ml.evaluate import PRIMARY_METRIC, REFERENCE_BASELINE, EvalConfig
 from ml.model import Recommender
-from ml.runs import evaluate_and_log, model_sizes
-from ml.train import InsufficientData, TrainConfig, train_on_all
+from ml.runs import evaluate_and_log, model_sizes, train_and_log
+from ml.train import InsufficientData, Recipe, TrainConfig
 from orchestration.resources import SkillpathResource
 from skillpath.warehouse import connect
 
@@ -41,48 +45,21 @@ def training_dataset(context: dg.AssetExecutionContext, skillpath: SkillpathReso
 
 
 @dg.asset(group_name=GROUP)
-def recommender_model(
+def model_evaluation(
     context: dg.AssetExecutionContext, skillpath: SkillpathResource, training_dataset: Marts
-) -> Recommender | None:
-    """LightFM trained on every consenting person's history; ``None`` (with the reason
-    in the metadata) when the history is too thin, so publishing falls back to rules."""
+) -> dict:
+    """Hold-out metrics per approach and slice, plus ``beats_baseline``, ``mlflow_run_id``
+    (the training's run) and ``recipe`` (what the production fit reuses); ``skipped``
+    with the reason when the history is too thin to evaluate."""
     settings = skillpath.settings()
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-    try:
-        model = train_on_all(training_dataset, TrainConfig())
-    except InsufficientData as exc:
-        context.log.warning(str(exc))
-        context.add_output_metadata({"trained": False, "reason": str(exc)})
-        return None
-    model = tracking.log_model(model, model_sizes(model))
-    context.add_output_metadata(
-        {
-            "trained": True,
-            "mlflow_run_id": model.run_id or "",
-            "epochs": int(model.params["epochs_trained"]),
-            **{k: dg.MetadataValue.int(v) for k, v in model_sizes(model).items()},
-        }
-    )
-    return model
-
-
-@dg.asset(group_name=GROUP)
-def model_evaluation(
-    context: dg.AssetExecutionContext,
-    training_dataset: Marts,
-    recommender_model: Recommender | None,
-) -> dict:
-    """Hold-out metrics per approach and slice, plus ``beats_baseline``."""
-    if recommender_model is None or recommender_model.run_id is None:
-        reason = "no model was trained (too little data)"
-        context.add_output_metadata({"evaluated": False, "reason": reason})
-        return {"beats_baseline": False, "skipped": reason}
-    with tracking.resume(recommender_model.run_id):
+    with tracking.start_run() as run:
         try:
-            evaluation = evaluate_and_log(training_dataset, TrainConfig(), EvalConfig())
+            evaluation, recipe = evaluate_and_log(training_dataset, TrainConfig(), EvalConfig())
         except InsufficientData as exc:
+            mlflow.set_tag("evaluation", f"skipped: {exc}")
             context.add_output_metadata({"evaluated": False, "reason": str(exc)})
-            return {"beats_baseline": False, "skipped": str(exc)}
+            return {"beats_baseline": False, "skipped": str(exc), "mlflow_run_id": run.info.run_id}
     figures = {
         PRIMARY_METRIC: evaluation.value(PRIMARY_METRIC),
         f"{PRIMARY_METRIC}__{REFERENCE_BASELINE}": evaluation.value(
@@ -97,7 +74,46 @@ def model_evaluation(
             "evaluated": True,
             "beats_baseline": evaluation.beats_baseline,
             "holdout_persons": len(evaluation.holdout.persons),
+            "mlflow_run_id": run.info.run_id,
             **{k: dg.MetadataValue.float(v) for k, v in figures.items()},
         }
     )
-    return evaluation.as_dict()
+    return {
+        **evaluation.as_dict(),
+        "mlflow_run_id": run.info.run_id,
+        "recipe": {"epochs": recipe.epochs, "weights": dict(recipe.weights)},
+    }
+
+
+@dg.asset(group_name=GROUP)
+def recommender_model(
+    context: dg.AssetExecutionContext,
+    skillpath: SkillpathResource,
+    training_dataset: Marts,
+    model_evaluation: dict,
+) -> Recommender | None:
+    """LightFM trained on every consenting person's history with the evaluated recipe
+    (validating on its own when evaluation was skipped), logged into the evaluation's
+    run; ``None`` (with the reason in the metadata) when the history is too thin, so
+    publishing falls back to rules."""
+    settings = skillpath.settings()
+    tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    recipe = Recipe(**model_evaluation["recipe"]) if "recipe" in model_evaluation else None
+    try:
+        model = train_and_log(
+            training_dataset, TrainConfig(), recipe, model_evaluation["mlflow_run_id"]
+        )
+    except InsufficientData as exc:
+        context.log.warning(str(exc))
+        context.add_output_metadata({"trained": False, "reason": str(exc)})
+        return None
+    context.add_output_metadata(
+        {
+            "trained": True,
+            "mlflow_run_id": model.run_id or "",
+            "epochs": int(model.params["epochs_trained"]),
+            "evaluated_recipe": recipe is not None,
+            **{k: dg.MetadataValue.int(v) for k, v in model_sizes(model).items()},
+        }
+    )
+    return model
