@@ -168,20 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point.
-
-    Exits without interpreter teardown once the command and the ``atexit`` handlers have
-    run: DuckDB's bindings report objects still referenced by library-level caches
-    (Great Expectations' engines) as "leaked" at teardown, which is noise to a user and
-    hides the run's summary."""
-    import atexit
-    import os
-
-    code = main()
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    """Console-script entry point."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":

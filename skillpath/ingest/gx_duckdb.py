@@ -23,10 +23,18 @@ metrics in the warehouse (no pandas) without a version change:
    never opens the file: its connections are cursors of the connection already open.
 
 Cursors see what is committed: validate outside an open transaction of ``con``.
+
+4. **"nanobind: leaked N instances" at interpreter exit**, after any import of
+   duckdb-engine beside ``great_expectations.expectations``: duckdb-engine's module
+   globals still reference DuckDB objects when DuckDB's bindings are torn down. An exit
+   handler drops those globals first; it changes nothing while the process runs.
 """
 
 from __future__ import annotations
 
+import atexit
+import gc
+import sys
 import weakref
 from typing import Any
 
@@ -137,3 +145,10 @@ def engine_kwargs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         return _Connection(live.cursor())
 
     return {"creator": creator, "poolclass": sa.pool.StaticPool}
+
+
+@atexit.register
+def _release_duckdb_engine_globals() -> None:
+    for name in [m for m in sys.modules if m.split(".")[0] == "duckdb_engine"]:
+        sys.modules[name].__dict__.clear()
+    gc.collect()
