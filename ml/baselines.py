@@ -10,8 +10,9 @@ strong as their rule allows.
   course B", the practice the product replaces; roles unseen in history fall back to
   global popularity;
 - skill-gap matching (rules only, no learning): items teaching the person's gaps for
-  their role, at a level above their estimate and not beyond what the role requires,
-  scored by the weighted gap they address.
+  their role, at a level above their expected level (``ml.skill_prior``: own evidence
+  where strong, role peers' where thin) and not beyond what the role requires, scored by
+  the weighted gap they address.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
+from ml.skill_prior import expected_gaps
 
 _TIE = 1e-3  # weight of the popularity tie-breaker, below any real difference in counts
 
@@ -66,12 +68,14 @@ def role_popularity(
 
 def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFrame:
     """(person_key, content_id, skill_id, weighted_gap, at_right_level) for every item
-    teaching a skill the person lacks for their role (gap > 0)."""
-    gaps = marts.skill_gaps[marts.skill_gaps["gap"] > 0]
-    gaps = gaps[gaps["person_key"].isin(persons)]
+    teaching a skill the person lacks for their role (gap > 0), gaps and levels measured
+    from the expected level (``ml.skill_prior``): without evidence a person is not at 0,
+    but where people in their role usually are."""
+    gaps = expected_gaps(marts)
+    gaps = gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)]
     pairs = gaps.merge(marts.content_skills, on="skill_id")
     pairs = pairs[pairs["content_id"].isin(items)]
-    right = (pairs["level_taught"] > pairs["estimated_level"]) & (
+    right = (pairs["level_taught"] > pairs["expected_level"]) & (
         pairs["level_taught"] <= pairs["required_level"]
     )
     return pairs.assign(at_right_level=right.to_numpy())[

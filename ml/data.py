@@ -7,10 +7,12 @@ rules all see the same snapshot of the warehouse.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import duckdb
 import pandas as pd
+
+from ml.evidence import empty_evidence
 
 MART_TABLES = {
     "employees": "dim_employee",
@@ -22,6 +24,7 @@ MART_TABLES = {
     "skill_profile": "mart_skill_profile",
     "skill_gaps": "mart_skill_gaps",
     "person_engagement": "mart_engagement",
+    "skill_evidence": "fct_skill_evidence",
 }
 
 
@@ -36,6 +39,8 @@ class Marts:
     skill_profile: pd.DataFrame
     skill_gaps: pd.DataFrame
     person_engagement: pd.DataFrame
+    # every piece of skill evidence; empty in marts assembled by hand without it
+    skill_evidence: pd.DataFrame = field(default_factory=empty_evidence)
 
 
 def load_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> Marts:

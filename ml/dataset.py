@@ -24,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
-from ml.skill_prior import gap_weight_per_unit
+from ml.evidence import EvidenceRules, gaps_from_profile, profile_as_of
 
 INTERACTION_COLUMNS = ["person_key", "content_id", "first_event_at", "weight", "is_positive"]
 
@@ -131,37 +131,27 @@ def temporal_split(interactions: pd.DataFrame, weeks: int) -> TemporalSplit:
     )
 
 
-def as_of(marts: Marts, cutoff: pd.Timestamp) -> Marts:
+def as_of(marts: Marts, cutoff: pd.Timestamp, rules: EvidenceRules | None = None) -> Marts:
     """The marts as they would have looked at ``cutoff``, as far as they can be rebuilt.
 
-    The hold-out must not see the future through features: skill estimates whose latest
-    evidence is after the cutoff are dropped (unknown then), the gaps of those skills
-    fall back to "no evidence" (estimate 0, gap = required level), and format affinity
+    The hold-out must not see the future through features. Skill estimates, confidences
+    and gaps are recomputed from the evidence known at the cutoff with the marts' own
+    rules (``ml.evidence``; ``rules`` default to the dbt project's vars); format affinity
     is recomputed from the engagement rows before the cutoff with the same smoothing as
     the mart's contract (a smoothed completion rate). Rows of ``fct_content_engagement``
-    after the cutoff are removed.
+    after the cutoff are removed. Marts without evidence rows get an empty profile.
     """
+    rules = rules or EvidenceRules.from_dbt_project()
     eng = marts.engagement[pd.to_datetime(marts.engagement["first_event_at"]) <= cutoff]
-    profile = marts.skill_profile
-    late = pd.to_datetime(profile["last_evidence_at"]) > cutoff
-    profile_asof = profile[~late]
-    gaps = marts.skill_gaps.copy()
-    stale = gaps.set_index(["person_key", "skill_id"]).index.isin(
-        profile[late].set_index(["person_key", "skill_id"]).index
-    )
-    if stale.any():
-        per_unit = gap_weight_per_unit(gaps)
-        gaps.loc[stale, "estimated_level"] = 0.0
-        gaps.loc[stale, "confidence"] = 0.0
-        gaps.loc[stale, "gap"] = gaps.loc[stale, "required_level"].astype(float)
-        gaps.loc[stale, "weighted_gap"] = (
-            gaps.loc[stale, "gap"] * gaps.loc[stale, "importance"] * per_unit
-        )
+    profile = profile_as_of(marts.skill_evidence, cutoff, rules)
     return replace(
         marts,
         engagement=eng,
-        skill_profile=profile_asof,
-        skill_gaps=gaps,
+        skill_evidence=marts.skill_evidence[
+            pd.to_datetime(marts.skill_evidence["evidence_at"]) <= cutoff
+        ],
+        skill_profile=profile,
+        skill_gaps=gaps_from_profile(marts.skill_gaps, profile),
         person_engagement=_affinity_as_of(marts, eng),
     )
 

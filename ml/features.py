@@ -15,7 +15,8 @@ louder than new hires):
 - user: ``job_code``, ``job_family``, ``department``, ``seniority``, ``tenure_band``;
   ``skill:<id>:L<0-5>`` (floor of the estimated level, weight = confidence, floored at
   0.2); ``gap:<id>`` and ``gap:<id>:L<next level>`` for each skill the person's role
-  requires and they lack (from ``mart_skill_gaps``, weight = weighted gap), the user side
+  requires and they lack (``mart_skill_gaps`` measured from the expected level of
+  ``ml.skill_prior``, weight = weighted gap), the user side
   of the items' ``teaches:<id>`` and ``teaches:<id>:L<level>`` tokens, so that one
   embedding pair can carry "people learn what their role needs next" for every skill
   (levels alone would make the model learn that skill by skill, role by role);
@@ -38,6 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
+from ml.skill_prior import expected_gaps
 
 USER_CATEGORICALS = ("job_code", "job_family", "department", "seniority_level", "tenure_band")
 ITEM_CATEGORICALS = ("level", "format", "duration_band", "provider")
@@ -89,9 +91,10 @@ def user_tokens(marts: Marts, history: pd.DataFrame | None, config: FeatureConfi
         )
         parts.append(_share(skills, config.skill_weight))
 
-    gaps = marts.skill_gaps[marts.skill_gaps["gap"] > 0]
+    gaps = expected_gaps(marts)
+    gaps = gaps[gaps["gap"] > 0]
     if not gaps.empty:
-        level = np.floor(gaps["estimated_level"].astype(float).clip(0, 5)).astype(int) + 1
+        level = np.floor(gaps["expected_level"].astype(float).clip(0, 5)).astype(int) + 1
         nxt = np.minimum(level, gaps["required_level"].astype(int))
         plain = pd.DataFrame(
             {

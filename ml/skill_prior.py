@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
+from ml.evidence import gap_weight_per_unit
 
 PRIOR_WEIGHT = 1.0  # pseudo-evidence of the parent group, in fully confident persons
 MIN_PEERS = 5  # persons with evidence a group needs before its figure is used
@@ -136,16 +137,6 @@ def skill_levels(marts: Marts) -> SkillLevels:
             (groups @ total)[g], (groups @ weight)[g], (groups @ has)[g], prior[member]
         )
     return SkillLevels(persons, skills, estimate, confidence, prior)
-
-
-def gap_weight_per_unit(gaps: pd.DataFrame) -> float:
-    """``weighted_gap`` per unit of gap × importance in ``mart_skill_gaps`` (its scale is the
-    mart's business), so gaps recomputed here weigh like the mart's."""
-    has_gap = gaps["gap"] > 0
-    if not has_gap.any():
-        return 1.0
-    g = gaps[has_gap]
-    return float((g["weighted_gap"] / (g["gap"] * g["importance"])).median())
 
 
 def expected_gaps(marts: Marts, levels: SkillLevels | None = None) -> pd.DataFrame:

@@ -1,0 +1,147 @@
+"""Skill profiles and gaps rebuilt from the evidence known at a date.
+
+Why: ``mart_skill_profile`` judges all evidence at the data's "now". The hold-out needs
+the profile as it was at its cutoff, and dropping the profile rows touched after the
+cutoff is not that: a skill with old evidence and one new completion would lose the old
+evidence too and read as "no evidence, level 0" — and the new completions are the very
+hold-out positives, so gap matching would be told what a person learns next.
+
+So the profile is recomputed here from ``marts.fct_skill_evidence`` (every piece of
+evidence, unweighted) with the rules of ``int_skill__evidence`` and
+``mart_skill_profile``, judged at the cutoff:
+
+- evidence after the cutoff does not exist yet;
+- learning counts only at the highest level learned *up to the cutoff*;
+- weight = reliability × 0.5^(age in days / ``evidence_half_life_days``), the age counted
+  in calendar days to the cutoff's date (the marts' "now" is a date);
+- estimated level = weighted mean level (0–5); confidence = total weight / (total weight
+  + ``confidence_prior_weight``).
+
+The two constants are the dbt vars of ``dbt_project/dbt_project.yml`` (read, not copied),
+and tests/test_ml_evidence.py checks that at the marts' own date this reproduces
+``mart_skill_profile``, so the SQL and the Python cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
+
+EVIDENCE_COLUMNS = (
+    "person_key",
+    "skill_id",
+    "evidence_kind",
+    "evidence_source",
+    "evidence_at",
+    "reported_level",
+    "level",
+    "reliability",
+)
+PROFILE_KEYS = ["person_key", "skill_id"]
+
+
+def empty_evidence() -> pd.DataFrame:
+    """A ``fct_skill_evidence`` without rows (marts built without the evidence mart)."""
+    return pd.DataFrame({column: pd.Series(dtype=object) for column in EVIDENCE_COLUMNS})
+
+
+@dataclass(frozen=True)
+class EvidenceRules:
+    """The dbt vars behind the profile's weights (``dbt_project.yml``)."""
+
+    half_life_days: float
+    confidence_prior_weight: float
+
+    @classmethod
+    def from_dbt_project(cls, path: Path = DBT_PROJECT_FILE) -> EvidenceRules:
+        """The project's defaults; a run with ``dbt build --vars`` overrides must pass
+        its own rules instead."""
+        variables = yaml.safe_load(path.read_text())["vars"]
+        return cls(
+            half_life_days=float(variables["evidence_half_life_days"]),
+            confidence_prior_weight=float(variables["confidence_prior_weight"]),
+        )
+
+
+def counted_evidence(
+    evidence: pd.DataFrame, cutoff: pd.Timestamp, rules: EvidenceRules
+) -> pd.DataFrame:
+    """The evidence known at ``cutoff`` that counts, with its ``weight`` judged at the
+    cutoff's date (``int_skill__evidence`` at another date)."""
+    at = pd.to_datetime(evidence["evidence_at"])
+    known = evidence[at <= cutoff].assign(evidence_at=at[at <= cutoff])
+    learning = known["evidence_kind"].eq("learning")
+    highest = (
+        known["level"]
+        .where(learning)
+        .groupby([known["person_key"], known["skill_id"]])
+        .transform("max")
+    )
+    counted = known[~learning | known["level"].eq(highest)]
+    age = (cutoff.normalize() - counted["evidence_at"].dt.normalize()).dt.days.clip(lower=0)
+    weight = counted["reliability"].astype(float) * np.power(
+        0.5, age.astype(float) / rules.half_life_days
+    )
+    return counted.assign(weight=weight)
+
+
+def profile_as_of(
+    evidence: pd.DataFrame, cutoff: pd.Timestamp, rules: EvidenceRules
+) -> pd.DataFrame:
+    """``mart_skill_profile`` as it would have been built at ``cutoff``."""
+    counted = counted_evidence(evidence, cutoff, rules)
+    counted = counted.assign(weighted_level=counted["weight"] * counted["level"].astype(float))
+    grouped = counted.groupby(PROFILE_KEYS, as_index=False).agg(
+        weighted_level=("weighted_level", "sum"),
+        evidence_weight=("weight", "sum"),
+        evidence_count=("weight", "size"),
+        last_evidence_at=("evidence_at", "max"),
+    )
+    total = grouped["evidence_weight"]
+    return pd.DataFrame(
+        {
+            "person_key": grouped["person_key"],
+            "skill_id": grouped["skill_id"],
+            "estimated_level": (grouped["weighted_level"] / total).clip(0, 5),
+            "confidence": total / (total + rules.confidence_prior_weight),
+            "evidence_count": grouped["evidence_count"],
+            "evidence_weight": total,
+            "last_evidence_at": grouped["last_evidence_at"],
+        }
+    )
+
+
+def gap_weight_per_unit(gaps: pd.DataFrame) -> float:
+    """``weighted_gap`` per unit of gap × importance in ``mart_skill_gaps`` (its scale is the
+    mart's business), so gaps recomputed here weigh like the mart's."""
+    has_gap = gaps["gap"] > 0
+    if not has_gap.any():
+        return 1.0
+    g = gaps[has_gap]
+    return float((g["weighted_gap"] / (g["gap"] * g["importance"])).median())
+
+
+def gaps_from_profile(gaps: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
+    """``mart_skill_gaps`` (its rows: who needs what) with the estimates of ``profile``;
+    no evidence is level 0 at confidence 0, as in the mart."""
+    found = gaps[PROFILE_KEYS].merge(
+        profile[[*PROFILE_KEYS, "estimated_level", "confidence"]], on=PROFILE_KEYS, how="left"
+    )
+    estimate = found["estimated_level"].fillna(0.0).to_numpy(float)
+    required = gaps["required_level"].to_numpy(float)
+    gap = np.maximum(required - estimate, 0.0)
+    out = gaps.assign(
+        estimated_level=estimate,
+        confidence=found["confidence"].fillna(0.0).to_numpy(float),
+        gap=gap,
+        weighted_gap=gap * gaps["importance"].to_numpy(float) * gap_weight_per_unit(gaps),
+    )
+    if "is_met" in out.columns:
+        out["is_met"] = estimate >= required
+    return out
