@@ -5,6 +5,8 @@ same rules.
 
 Content fingerprints are only computed for rows whose key occurs twice in the file or
 is already stored: re-loading a million new statements should not hash a million rows.
+Only those contested rows are materialised; ``_sp_outcome`` is a view over the typed
+rows, so the wide rows (payloads) are not copied once more before they are written.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from skillpath.ingest.sql import ident, lit, outcome_columns
 
 TYPED = "_sp_typed"  # one row per input row: line_no, problems, raw columns, ...
 OUTCOME = "_sp_outcome"
+_CONTESTED = "_sp_contested"  # rows whose key is repeated in the file or already stored
 
 
 def _fingerprint(content: list[str]) -> str:
@@ -32,17 +35,19 @@ def resolve_outcomes(
     key: tuple[str, ...],
     content: list[str],
     immutable: bool,
+    typed: str = TYPED,
 ) -> None:
-    """Create ``_sp_outcome`` from ``_sp_typed``: every input row with ``outcome`` and
-    ``reason_code``. ``content`` are SQL expressions, valid on both the typed rows and
-    the raw table, whose values make two versions of a key equal."""
+    """Define ``_sp_outcome`` over ``typed`` (a table or a view with the columns of
+    ``_sp_typed``): every input row with ``outcome`` and ``reason_code``. ``content``
+    are SQL expressions, valid on both the typed rows and the raw table, whose values
+    make two versions of a key equal."""
     keys = ", ".join(ident(c) for c in key)
     on = " and ".join(f"t.{ident(c)} = c.{ident(c)}" for c in key)
     fp = _fingerprint(content)
     con.execute(
         f"""
-        create or replace temp table {OUTCOME} as
-        with valid as (select * from {TYPED} where len(problems) = 0),
+        create or replace temp table {_CONTESTED} as
+        with valid as (select {keys} from {typed} where len(problems) = 0),
         stored_keys as (
             select distinct {keys} from raw.{raw_table} semi join valid using ({keys})
         ),
@@ -51,7 +56,8 @@ def resolve_outcomes(
             union select * from stored_keys
         ),
         candidates as (
-            select line_no, {keys}, {fp} as fp from valid semi join contested using ({keys})
+            select line_no, {keys}, {fp} as fp from {typed}
+            semi join contested using ({keys}) where len(problems) = 0
         ),
         ranked as (
             select *,
@@ -68,13 +74,16 @@ def resolve_outcomes(
                 from raw.{raw_table} semi join stored_keys using ({keys})
             ) where version_rank = 1
         ),
-        compared as (
-            select r.line_no, r.rank_in_file, r.fp, r.first_fp, e.existing_fp
-            from ranked r left join existing e on {on.replace("c.", "r.").replace("t.", "e.")}
-        )
+        select r.line_no, r.rank_in_file, r.fp, r.first_fp, e.existing_fp
+        from ranked r left join existing e on {on.replace("c.", "r.").replace("t.", "e.")}
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp view {OUTCOME} as
         select t.*, coalesce(c.rank_in_file, 1) as rank_in_file, c.fp, c.first_fp,
                c.existing_fp, {outcome_columns(immutable)}
-        from {TYPED} t left join compared c using (line_no)
+        from {typed} t left join {_CONTESTED} c using (line_no)
         """
     )
 

@@ -4,6 +4,7 @@ a broken file is recorded and skipped while the others load."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import duckdb
@@ -100,6 +101,21 @@ def _ingest_file(
     return result
 
 
+def _ingest_new(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file: LandingFile,
+    digest: str,
+    outcome: SourceResult,
+) -> None:
+    if already_ingested(con, file.relative, digest):
+        outcome.skipped.append(file.relative)
+        return
+    result = _ingest_file(con, source, file, digest)
+    log.info("%s: %s", file.relative, result.message or f"all {result.rows_in} rows loaded")
+    outcome.files.append(result)
+
+
 def ingest_source_with(
     con: duckdb.DuckDBPyConnection, settings: Settings, table: str
 ) -> SourceResult:
@@ -111,14 +127,15 @@ def ingest_source_with(
         present=bool(files),
         ignored=ignored_files(settings.landing_dir, source),
     )
-    for file in files:
-        digest = checksum(file.path)
-        if already_ingested(con, file.relative, digest):
-            outcome.skipped.append(file.relative)
-            continue
-        result = _ingest_file(con, source, file, digest)
-        log.info("%s: %s", file.relative, result.message or f"all {result.rows_in} rows loaded")
-        outcome.files.append(result)
+    # Checksums are computed ahead, in a thread (hashlib releases the GIL): the next
+    # file is hashed while DuckDB loads this one, often on a core DuckDB leaves idle.
+    hasher = ThreadPoolExecutor(max_workers=1)
+    try:
+        digests = [hasher.submit(checksum, file.path) for file in files]
+        for file, pending in zip(files, digests, strict=True):
+            _ingest_new(con, source, file, pending.result(), outcome)
+    finally:
+        hasher.shutdown(cancel_futures=True)
     if source.is_statements:
         outcome.extra = xapi.apply_voiding_and_catalog(con)
     outcome.table_rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]

@@ -6,6 +6,12 @@ statement is parsed once (``json_extract`` with a list of paths) and all rules a
 expressions over the extracted fragments, so a million statements never meet a Python
 loop. Liberal where the spec is (objectType defaults, extra properties, partial scores,
 offsets and fractions in timestamps), strict where it is not.
+
+Throughput comes from touching the wide data (lines, payloads) as few times as possible
+and from computing nothing per row that only a few rows need: the lines are stored once
+(their row ids are the line numbers), one query parses, types, checks and cleans them,
+the person match adds a column in one copy, and dedup only materialises the contested
+rows (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import duckdb
 
 from skillpath.ingest.dedup import (
     OUTCOME,
-    TYPED,
     insert_loaded,
     lineage_values,
     ordinal,
@@ -124,8 +129,15 @@ def _duration_valid(text: str) -> str:
     )
 
 
-def _extract_sql(source: str) -> str:
-    """Stage 1: one parse per statement; every property of interest as JSON text."""
+# Whether a line's first character is printable, not a space: then trimming it (which
+# copies the whole line) cannot change how it starts.
+_PRINTABLE_START = "ascii(line) between 33 and 126"
+
+
+def _extract_sql() -> str:
+    """Stage 1: one parse per statement; every property of interest as JSON text. Line
+    numbers count blank lines too (they are what an editor shows), blank lines are not
+    statements."""
     paths = ", ".join(lit(p) for p in _PATHS.values())
     columns = ", ".join(
         f"nullif(f[{i + 1}]::varchar, 'null') as j_{name}" for i, name in enumerate(_PATHS)
@@ -135,10 +147,12 @@ def _extract_sql(source: str) -> str:
         from (
             select line_no, line, is_json, valid,
                    case when valid then json_extract(line, [{paths}]) end as f
-            from (select line_no, line,
+            from (select {ordinal("_sp_lines")} + 1 as line_no, line,
                          json_valid(line) as is_json,
-                         is_json and starts_with(ltrim(line), '{{') as valid
-                  from {source})
+                         is_json and case when {_PRINTABLE_START} then ascii(line) = 123
+                                          else starts_with(ltrim(line), '{{') end as valid
+                  from _sp_lines
+                  where case when {_PRINTABLE_START} then true else trim(line) <> '' end)
         )"""
 
 
@@ -167,31 +181,37 @@ def _typed_sql() -> str:
             case when {_is_str("j_duration")} then {_text("j_duration")} end as duration,
             regexp_extract(duration, '^{_DURATION}$', {[str(i) for i in range(7)]})
                 as duration_parts,
+            {_duration_valid("duration")} as duration_valid,
             {_num("j_progress")} as progress_pct,
             case when {_is_str("j_registration")}
                  then try_cast({_text("j_registration")} as uuid)::varchar end as registration
-        from ({_extract_sql("_sp_lines")})"""
+        from ({_extract_sql()})"""
 
 
 _SCORE_FIELDS = ("scaled", "raw", "min", "max")
 
 
-def _rules() -> list[str]:
+_Rule = tuple[str, str, str]  # condition, reason code, message (SQL)
+_EMPTY = "[]::struct(code varchar, msg varchar)[]"
+
+
+def _rules() -> list[_Rule]:
     """The xAPI rules, in the order a statement is checked; the first broken one is its
-    quarantine reason, the others are listed in the message."""
+    quarantine reason, the others are listed in the message. The actor's match to an
+    employee comes last (``unknown_actor``), once persons are looked up."""
     m = lit
     iri = f"'{_IRI}'"
     score_types = " or ".join(
         f"(j_{f} is not null and {_num('j_' + f)} is null)" for f in _SCORE_FIELDS
     )
     rules = [
-        problem(
+        (
             "j_id is not null and id_value is null",
             "invalid_id",
             m("id is not a UUID (xAPI 1.0.3 §2.4.1)"),
         ),
-        problem("j_actor is null", "missing_actor", m("the statement has no actor")),
-        problem(
+        ("j_actor is null", "missing_actor", m("the statement has no actor")),
+        (
             "j_actor is not null and ("
             "not starts_with(j_actor, '{') or actor_kind not in ('Agent', 'Group') "
             "or (actor_kind = 'Agent' and ifi_count <> 1) or ifi_count > 1 "
@@ -204,44 +224,46 @@ def _rules() -> list[str]:
                 "'mailto:…', mbox_sha1sum, openid, or account with homePage and name"
             ),
         ),
-        problem("j_verb is null", "missing_verb", m("the statement has no verb")),
-        problem(
+        ("j_verb is null", "missing_verb", m("the statement has no verb")),
+        (
             f"j_verb is not null and not coalesce(regexp_full_match(verb, {iri}), false)",
             "invalid_verb_id",
             m("verb.id must be an IRI, e.g. http://adlnet.gov/expapi/verbs/completed"),
         ),
-        problem("j_object is null", "missing_object", m("the statement has no object")),
-        problem(
+        ("j_object is null", "missing_object", m("the statement has no object")),
+        (
             "j_object is not null and ("
             "not starts_with(j_object, '{') "
             "or object_kind not in ('Activity', 'Agent', 'Group', 'StatementRef', 'SubStatement')"
             f" or (object_kind = 'Activity' and not coalesce(regexp_full_match(object, {iri}),"
             " false))"
-            " or (object_kind = 'StatementRef' and try_cast(object as uuid) is null))",
+            # a CASE, not AND: DuckDB would try (and fail) the cast for every Activity
+            " or case when object_kind = 'StatementRef' then try_cast(object as uuid) is null"
+            " end)",
             "invalid_object",
             m(
                 "object must be an Activity with an IRI id, an Agent or Group, a StatementRef "
                 "with a UUID id, or a SubStatement"
             ),
         ),
-        problem(
+        (
             f"verb = '{VOIDED}' and object_kind <> 'StatementRef'",
             "invalid_voiding",
             m("a voiding statement (verb voided) must have a StatementRef object"),
         ),
-        problem(
+        (
             "(j_timestamp is not null and ts is null) "
             "or (j_stored is not null and stored_ts is null)",
             "invalid_timestamp",
             "'timestamp/stored is not an ISO 8601 date-time: ' || "
             "coalesce(case when ts is null then j_timestamp end, j_stored)",
         ),
-        problem(
+        (
             "j_timestamp is null and j_stored is null",
             "no_time",
             m("neither timestamp nor stored is set"),
         ),
-        problem(
+        (
             "(j_result is not null and not starts_with(j_result, '{')) "
             "or (j_success is not null and success is null) "
             "or (j_completion is not null and completion is null) "
@@ -249,58 +271,67 @@ def _rules() -> list[str]:
             "invalid_result",
             m("result.success/completion must be booleans, result.score values numbers"),
         ),
-        problem(
+        (
             "scaled not between -1 and 1 or score_raw < score_min or score_raw > score_max "
             "or score_min > score_max",
             "score_out_of_range",
             "'result.score out of range (scaled must be within -1..1, raw within min..max): ' "
             "|| coalesce(json_extract(j_result, '$.score')::varchar, '')",
         ),
-        problem(
-            f"duration is not null and not ({_duration_valid('duration')})",
+        (
+            "duration is not null and not duration_valid",
             "invalid_duration",
             "'result.duration ' || duration || ' is not an ISO 8601 duration (e.g. PT1H30M)'",
         ),
-        problem(
+        (
             "j_progress is not null and not coalesce(progress_pct between 0 and 100, false)",
             "invalid_progress",
             m(f"the cmi5 progress extension ({PROGRESS}) must be a number 0–100"),
         ),
-        problem(
+        (
             "j_registration is not null and registration is null",
             "invalid_context",
             m("context.registration is not a UUID"),
         ),
-        problem(
+        (
             "j_version is not null and not starts_with(j_version, '\"1.0')",
             "invalid_version",
             "'version ' || j_version || ' is not 1.0.x'",
         ),
-        problem(
-            "person_key is null",
-            "unknown_actor",
-            m(
-                "the actor matches no employee (account.name is no employee_id and mbox no "
-                "e-mail of hr/employees.csv); add the person to the HR export or fix the "
-                "LMS's user mapping"
-            ),
-        ),
     ]
     return [
-        problem("not is_json", "malformed_json", m("not valid JSON; fix or remove it")),
-        problem(
+        ("not is_json", "malformed_json", m("not valid JSON; fix or remove it")),
+        (
             "is_json and not valid",
             "invalid_statement",
             m("not a JSON object; a statement is an object with actor, verb and object"),
         ),
-        *(rule.replace("case when ", "case when valid and ", 1) for rule in rules),
+        *((f"valid and ({condition})", code, message) for condition, code, message in rules),
     ]
+
+
+_UNKNOWN_ACTOR = lit(
+    "the actor matches no employee (account.name is no employee_id and mbox no "
+    "e-mail of hr/employees.csv); add the person to the HR export or fix the "
+    "LMS's user mapping"
+)
+
+
+def _problems() -> str:
+    """The broken rules of a statement. The list is only built for statements that break
+    one: building and filtering a list of structs per row costs more than all the rules'
+    conditions, and almost every statement passes."""
+    rules = _rules()
+    broken = " or ".join(f"({condition})" for condition, _, _ in rules)
+    listed = problems_list([problem(*rule) for rule in rules])
+    return f"case when {broken} then {listed} else {_EMPTY} end"
 
 
 def _payload() -> str:
     """The statement without anything that identifies a person: the actor keeps only
     its objectType, person objects, instructor, team and authority are dropped. Built
-    from the extracted fragments (string concatenation, no second parse)."""
+    from the extracted fragments in one ``concat`` (no second parse, no intermediate
+    strings); absent properties are left out."""
     actor = "'{\"objectType\":\"' || actor_kind || '\"}'"
     obj = (
         "case when object_kind in ('Agent', 'Group') "
@@ -314,7 +345,6 @@ def _payload() -> str:
         "else j_context end"
     )
     parts = [
-        ("id", "'\"' || statement_id || '\"'"),
         ("actor", f"case when j_actor is not null then {actor} end"),
         ("verb", "j_verb"),
         ("object", obj),
@@ -325,8 +355,12 @@ def _payload() -> str:
         ("version", "j_version"),
         ("attachments", "j_attachments"),
     ]
-    members = ", ".join(f"'\"{name}\":' || ({expr})" for name, expr in parts)
-    return f"'{{' || concat_ws(',', {members}) || '}}'"
+    # each member brings its leading comma; concat skips the NULL (absent) ones
+    members = ", ".join(f"',\"{name}\":' || ({expr})" for name, expr in parts)
+    return (
+        f"case when statement_id is null then '{{' || ltrim(concat({members}, '}}'), ',') "
+        f"else concat('{{\"id\":\"', statement_id, '\"', {members}, '}}') end"
+    )
 
 
 def _statement_uuid(line: str | None) -> str | None:
@@ -351,40 +385,34 @@ def _first_char(file: LandingFile) -> str:
 
 
 def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
-    """Load the file into ``_sp_lines`` (line_no, line); return 'line' or 'element'
-    (what a row number counts)."""
+    """Load the file into ``_sp_lines`` (line), in file order; return 'line' or
+    'element' (what a row number counts)."""
     path = lit(str(file.path))
     name = file.path.name.lower()
     if not (name.endswith(".json") or name.endswith(".json.gz")) or _first_char(file) != "[":
+        # Not parallel: splitting lines is no faster on two threads, only busier, and
+        # the other core is better spent hashing the next file (runner).
         con.execute(
             f"""
-            create or replace temp table _sp_raw_lines as
+            create or replace temp table _sp_lines as
             select line from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false,
                 delim = '\\x1f', quote = '', escape = '', auto_detect = false,
-                new_line = '\\r\\n', strict_mode = false, null_padding = true)
+                new_line = '\\r\\n', strict_mode = false, null_padding = true, parallel = false)
             """
         )
-        _number_lines(con)
-        con.execute("delete from _sp_lines where line is null or trim(line) = ''")
         return "line"
     con.execute(
         f"""
-        create or replace temp table _sp_raw_lines as
+        create or replace temp table _sp_lines as
         select json::varchar as line
         from read_json({path}, format = 'array', records = false, columns = {{'json': 'JSON'}},
                        maximum_object_size = 1073741824)
         """
     )
-    _number_lines(con)
     return "element"
 
 
-def _number_lines(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(
-        f"create or replace temp table _sp_lines as "
-        f"select {ordinal('_sp_raw_lines')} + 1 as line_no, line from _sp_raw_lines"
-    )
-
+_CHECKED = "_sp_statements"  # the typed rows (dedup.TYPED's columns) of a statement file
 
 # What makes two statements with one id the same statement: the typed values plus
 # the statement's own timestamp (``timestamp`` falls back to ``stored``, which an LRS
@@ -409,12 +437,39 @@ _CONTENT = [
 
 
 def _build_typed(con: duckdb.DuckDBPyConnection) -> None:
+    """``_sp_x``: every statement checked and cleaned in one pass over the lines; then
+    ``_sp_statements``, its copy with the person (looked up per distinct identifier) and
+    the last rule, whether the actor is an employee."""
     con.execute(
-        """
+        f"""
         create or replace temp table _sp_x as
+        select line_no, valid, actor_kind, account, email, statement_id, verb as verb_id,
+               case when object_kind in ('Activity', 'StatementRef') then object end
+                   as object_id,
+               object_id in (select content_id from raw.lms_catalog) as object_in_catalog,
+               registration, coalesce(ts, stored_ts) as timestamp, stored_ts as stored,
+               scaled as result_score_scaled, score_raw as result_score_raw,
+               score_min as result_score_min, score_max as result_score_max,
+               success as result_success, completion as result_completion,
+               case when duration_valid
+                    then {_duration_seconds("duration_parts")} end as result_duration_seconds,
+               progress_pct / 100.0 as progress,
+               false as voided,
+               case when verb = '{VOIDED}' and object_kind = 'StatementRef'
+                    then try_cast(object as uuid)::varchar end as voids_statement_id,
+               {_problems()} as problems,
+               case when valid then {_payload()}
+                    else '{{"bytes":' || strlen(line) || '}}' end
+                   as payload
+        from (
+            select *,
+                   coalesce(id_value, case when valid and j_id is null
+                                           then sp_statement_uuid(line) end) as statement_id
+            from ({_typed_sql()})
+        )
         """
-        + _typed_sql()
     )
+    con.execute("drop table _sp_lines")  # a file's text need not stay in memory
     # Persons by the identifier the actor carries: account.name = employee_id, or the
     # keyed hash of the mbox address (distinct values only: few persons, many events).
     con.execute(
@@ -426,41 +481,21 @@ def _build_typed(con: duckdb.DuckDBPyConnection) -> None:
         group by all
         union all
         select 'mbox', x.email, min(i.person_key)
-        from (select distinct email, sp_email_hash(email) as h
-              from _sp_x where email is not null) x
+        from (select email, sp_email_hash(email) as h
+              from (select distinct email from _sp_x where email is not null)) x
         join audit.person_identity i on i.email_hash = x.h
         group by all
         """
     )
-    rules = problems_list(_rules())
     con.execute(
         f"""
-        create or replace temp table {TYPED} as
-        select line_no, line, is_json, valid, j_actor, j_verb, j_object, j_result, j_context,
-               j_instructor, j_team, j_timestamp, j_stored, j_version, j_attachments,
-               actor_kind, object_kind, statement_id, person_key, verb as verb_id,
-               case when object_kind in ('Activity', 'StatementRef') then object end
-                   as object_id,
-               object_id in (select content_id from raw.lms_catalog) as object_in_catalog,
-               registration, coalesce(ts, stored_ts) as timestamp, stored_ts as stored,
-               scaled as result_score_scaled, score_raw as result_score_raw,
-               score_min as result_score_min, score_max as result_score_max,
-               success as result_success, completion as result_completion,
-               case when duration is not null and {_duration_valid("duration")}
-                    then {_duration_seconds("duration_parts")} end as result_duration_seconds,
-               progress_pct / 100.0 as progress,
-               false as voided,
-               case when verb = '{VOIDED}' and object_kind = 'StatementRef'
-                    then try_cast(object as uuid)::varchar end as voids_statement_id,
-               {rules} as problems,
-               case when valid then {_payload()}
-                    else '{{"bytes":' || strlen(line) || '}}' end
-                   as payload
+        create or replace temp table {_CHECKED} as
+        select * exclude (problems, account, email, actor_kind),
+               case when valid and person_key is null
+                    then list_append(problems, {{'code': 'unknown_actor', 'msg': {_UNKNOWN_ACTOR}}})
+                    else problems end as problems
         from (
             select x.*,
-                   coalesce(x.id_value, case when x.valid and x.j_id is null
-                                             then sp_statement_uuid(x.line) end)
-                       as statement_id,
                    case when x.actor_kind = 'Agent'
                         then coalesce(ka.person_key, km.person_key) end as person_key
             from _sp_x x
@@ -489,9 +524,11 @@ def load_statement_file(
             f"cannot be read as JSON lines or a JSON array of statements ({first}); "
             "export it again as UTF-8 JSON",
         )
-    result.rows_in = con.execute("select count(*) from _sp_lines").fetchone()[0]
     _build_typed(con)
-    resolve_outcomes(con, "lms_statements", ("statement_id",), _CONTENT, immutable=True)
+    result.rows_in = con.execute("select count(*) from _sp_x").fetchone()[0]
+    resolve_outcomes(
+        con, "lms_statements", ("statement_id",), _CONTENT, immutable=True, typed=_CHECKED
+    )
     raw_columns = [name for name, _ in RAW_TABLES["lms_statements"]]
     insert_loaded(
         con,
