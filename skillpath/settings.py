@@ -25,6 +25,7 @@ class Settings:
     mlflow_tracking_uri: str
     dagster_home: Path
     pseudonym_key_file: Path
+    train_threads: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +40,8 @@ class Settings:
             or f"sqlite:///{data / 'mlflow.db'}",
             dagster_home=_path("DAGSTER_HOME", data / "dagster"),
             pseudonym_key_file=_path("SKILLPATH_PSEUDONYM_KEY_FILE", data / "pseudonym.key"),
+            # LightFM trains Hogwild-style: more threads are faster, one is reproducible
+            train_threads=int(os.environ.get("SKILLPATH_TRAIN_THREADS") or 2),
         )
 
     @property

@@ -28,6 +28,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "MLFLOW_TRACKING_URI": f"sqlite:///{data / 'mlflow.db'}",
         "DAGSTER_HOME": data / "dagster",
         "SKILLPATH_PSEUDONYM_KEY": "end-to-end-test-key",
+        "SKILLPATH_TRAIN_THREADS": 1,  # reproducible weights: the same gate decision every run
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():

@@ -26,6 +26,10 @@ GROUP = "recommender"
 MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES.values()]
 
 
+def _train_config(skillpath: SkillpathResource) -> TrainConfig:
+    return TrainConfig(num_threads=skillpath.settings().train_threads)
+
+
 @dg.asset(group_name=GROUP, deps=MART_KEYS)
 def training_dataset(context: dg.AssetExecutionContext, skillpath: SkillpathResource) -> Marts:
     """The marts snapshot every recommender step reads (one read, one consistent view)."""
@@ -55,7 +59,9 @@ def model_evaluation(
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     with tracking.start_run() as run:
         try:
-            evaluation, recipe = evaluate_and_log(training_dataset, TrainConfig(), EvalConfig())
+            evaluation, recipe = evaluate_and_log(
+                training_dataset, _train_config(skillpath), EvalConfig()
+            )
         except InsufficientData as exc:
             mlflow.set_tag("evaluation", f"skipped: {exc}")
             context.add_output_metadata({"evaluated": False, "reason": str(exc)})
@@ -101,7 +107,7 @@ def recommender_model(
     recipe = Recipe(**model_evaluation["recipe"]) if "recipe" in model_evaluation else None
     try:
         model = train_and_log(
-            training_dataset, TrainConfig(), recipe, model_evaluation["mlflow_run_id"]
+            training_dataset, _train_config(skillpath), recipe, model_evaluation["mlflow_run_id"]
         )
     except InsufficientData as exc:
         context.log.warning(str(exc))
