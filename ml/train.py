@@ -62,6 +62,8 @@ class TrainConfig:
     item_alpha: float = 1e-6
     user_alpha: float = 1e-6
     max_sampled: int = 10
+    # sample weights halve every this many weeks before the end of the history; None: off
+    recency_half_life_weeks: float | None = 13.0
     num_threads: int = 2  # 1 to reproduce weights exactly (module docstring)
     seed: int = 42
     validation_weeks: int = 4
@@ -104,6 +106,19 @@ def _new_model(config: TrainConfig) -> LightFM:
     )
 
 
+def recency_weighted(history: pd.DataFrame, half_life_weeks: float | None) -> pd.DataFrame:
+    """``weight`` × ``0.5 ** (age / half_life_weeks)``, age measured from ``first_event_at``
+    to the latest start in ``history`` (the cutoff): what people took lately says more
+    about what they take next than what they took a year ago (interests, roles and the
+    catalogue move). None: unchanged."""
+    if not half_life_weeks or history.empty:
+        return history
+    started = pd.to_datetime(history["first_event_at"])
+    age = (started.max() - started).dt.total_seconds().to_numpy() / (7 * 24 * 3600)
+    decay = np.power(0.5, age / half_life_weeks)
+    return history.assign(weight=history["weight"].to_numpy(dtype=np.float64) * decay)
+
+
 @dataclass(frozen=True)
 class _Problem:
     """Matrices of one fit: persons × items interactions and both feature matrices."""
@@ -117,7 +132,12 @@ class _Problem:
 
     @classmethod
     def build(
-        cls, space: FeatureSpace, marts: Marts, history: pd.DataFrame, items: pd.Index
+        cls,
+        space: FeatureSpace,
+        marts: Marts,
+        history: pd.DataFrame,
+        items: pd.Index,
+        half_life_weeks: float | None,
     ) -> _Problem:
         persons = pd.Index(
             marts.employees.loc[~marts.employees["opted_out"].astype(bool), "person_key"].astype(
@@ -125,7 +145,7 @@ class _Problem:
             ),
             dtype=object,
         )
-        positives = history[history["weight"] > 0]
+        positives = recency_weighted(history[history["weight"] > 0], half_life_weeks)
         weights = to_matrix(positives, persons, items, "weight").tocoo()
         ones = weights.copy()
         ones.data = np.ones_like(ones.data)
@@ -202,7 +222,7 @@ def _validate(
         log.info("no validation positives in the last %d weeks", config.validation_weeks)
         return None
     past = as_of(marts, split.cutoff)
-    problem = _Problem.build(space, past, split.history, items)
+    problem = _Problem.build(space, past, split.history, items, config.recency_half_life_weeks)
     persons = pd.Index(
         sorted(set(split.holdout["person_key"]) & set(problem.persons)), dtype=object
     )
@@ -262,7 +282,7 @@ def train(
         recipe = _validate(space, marts, history, items, assigned, config) or Recipe(
             config.epochs, dict(LIGHTFM_ONLY)
         )
-    problem = _Problem.build(space, marts, history, items)
+    problem = _Problem.build(space, marts, history, items, config.recency_half_life_weeks)
     model = _new_model(config)
     for _ in range(recipe.epochs):
         problem.fit_epoch(model, config)

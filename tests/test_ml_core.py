@@ -23,7 +23,7 @@ from ml.evaluate import (
 from ml.features import FeatureSpace
 from ml.metrics import per_person
 from ml.model import LIGHTFM_ONLY, standardise
-from ml.train import InsufficientData, TrainConfig, train
+from ml.train import InsufficientData, TrainConfig, recency_weighted, train
 from tests.fixtures.ml.synthetic import make_org
 
 CONFIG = TrainConfig(epochs=30, patience=5, num_threads=1)
@@ -53,6 +53,18 @@ def test_weights_rank_outcomes_and_ratings():
     w = interaction_weight(eng).to_numpy()
     assert w[0] == w[1] > w[2] > w[3] > w[4] == 0  # done > failed > progressed > dropped
     assert w[5] < w[0]  # a poor rating weakens a completion
+
+
+def test_recency_halves_the_weight_every_half_life():
+    history = pd.DataFrame(
+        {
+            "first_event_at": pd.to_datetime(["2024-12-25", "2025-03-26", "2025-06-25"]),
+            "weight": [1.0, 0.5, 1.0],
+        }
+    )
+    decayed = recency_weighted(history, 13.0)["weight"].to_numpy()
+    assert decayed == pytest.approx([0.25, 0.25, 1.0])  # 26, 13 and 0 weeks before the end
+    assert recency_weighted(history, None) is history
 
 
 def test_opted_out_behaviour_is_not_used(org):
