@@ -147,6 +147,37 @@ def test_confidence_ranks_tests_above_self_ratings(con: duckdb.DuckDBPyConnectio
     assert confidence["pk_tested"] > confidence["pk_learner"] > confidence["pk_selfrated"] > 0
 
 
+def test_skill_evidence_has_one_row_per_piece_of_evidence(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """docs/architecture.md: fct_skill_evidence's columns; the python evidence of the hand
+    computations (module docstring), self-rating corrected, the voided completion absent."""
+    present = {row[0] for row in con.execute("describe marts.fct_skill_evidence").fetchall()}
+    assert {
+        "person_key",
+        "skill_id",
+        "evidence_kind",
+        "evidence_source",
+        "evidence_at",
+        "reported_level",
+        "level",
+        "reliability",
+    } <= present
+    rows = con.execute(
+        "select person_key, evidence_kind, reported_level, level from marts.fct_skill_evidence "
+        "where skill_id = 'python' order by person_key"
+    ).fetchall()
+    assert rows == [
+        ("pk_learner", "learning", 3.0, 3.0),
+        ("pk_selfrated", "assessment", 2.0, 1.5),
+        ("pk_tested", "assessment", 3.0, 3.0),
+    ]
+    (weightless,) = con.execute(
+        "select count(*) from marts.fct_skill_evidence where reliability is null or level is null"
+    ).fetchone()
+    assert weightless == 0
+
+
 def test_voided_statements_do_not_count(con: duckdb.DuckDBPyConnection) -> None:
     ids = {
         r[0] for r in con.execute("select statement_id from marts.fct_learning_events").fetchall()
