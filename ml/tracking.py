@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -48,7 +49,9 @@ class RecommenderPyfunc(mlflow.pyfunc.PythonModel):
     def __init__(self, recommender: Recommender) -> None:
         self.recommender = recommender
 
-    def predict(self, context, model_input, params=None):
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         keys = list(pd.DataFrame(model_input)["person_key"].astype(str))
         return pd.DataFrame(self.recommender.score(keys), columns=self.recommender.item_ids)
 
