@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/skillpath prepare
 	@touch $(STAMP)
 
+# one training thread: the demo gives the same model, figures and publication every time
 demo: install
 	$(BIN)/skillpath sample
-	$(BIN)/skillpath run
+	SKILLPATH_TRAIN_THREADS=1 $(BIN)/skillpath run
 
 run: install
 	$(BIN)/skillpath run
