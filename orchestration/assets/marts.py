@@ -27,8 +27,14 @@ def skillpath_dbt_models(
     with connect(warehouse) as con:
         ensure_layout(con)
     # the dbt process copies the environment when it starts, inside cli(); patch.dict
-    # restores it afterwards
-    with mock.patch.dict(os.environ, {"SKILLPATH_WAREHOUSE": str(warehouse)}):
+    # restores it afterwards. When only some models are selected (a subset in the UI),
+    # "cautious" keeps dbt from running relationship tests against models that were not
+    # selected and may not exist yet; a full build runs every test either way.
+    env = {
+        "SKILLPATH_WAREHOUSE": str(warehouse),
+        "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "cautious"),
+    }
+    with mock.patch.dict(os.environ, env):
         invocation = dbt.cli(["build"], context=context)
     yield from invocation.stream()
 
