@@ -299,12 +299,13 @@ class RankingContext:
         return np.minimum(np.floor(self.level[person, skill]) + 1, MAX_LEVEL)
 
     def gap_skills(self, person: np.ndarray, item: np.ndarray) -> pd.DataFrame:
-        """One row per (pair, taught skill the person lacks for their role)."""
+        """One row per (pair, taught skill the person lacks for their role) where the item
+        teaches above the person's expected level: teaching below it closes nothing."""
         owner, pos = self.item_skills.expand(item)
         skill, taught = self.item_skills.col[pos], self.item_skills.val[pos]
         p = person[owner]
         gap = self.gap.get(p, skill)
-        keep = gap > 0
+        keep = (gap > 0) & (taught > self.level[p, skill])
         p, skill, taught, owner = p[keep], skill[keep], taught[keep], owner[keep]
         return pd.DataFrame(
             {

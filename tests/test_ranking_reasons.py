@@ -35,6 +35,7 @@ def test_every_recommendation_has_reasons_and_gap_reasons_are_true() -> None:
                     "content_id == @row.content_id and skill_id == @reason['skill_id']"
                 )
                 assert reason["to_level"] == taught["level_taught"].iloc[0]
+                assert reason["to_level"] > truth["expected_level"]  # it moves the person up
     assert closes > 50  # the check above ran on real cases
 
 
