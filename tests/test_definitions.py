@@ -23,13 +23,13 @@ def test_every_stage_is_in_the_pipeline() -> None:
 
 
 def test_weekly_retrain_rebuilds_marts_and_publishes_without_ingesting() -> None:
-    schedule = defs.get_schedule_def("weekly_retrain_and_publish")
+    schedule = defs.resolve_schedule_def("weekly_retrain_and_publish")
     assets = _job_assets(schedule.job_name)
     assert {"marts/fct_content_engagement", "recommender_model", "publication"} <= assets
     assert not any(key.startswith("raw/") for key in assets)
 
 
 def test_ingestion_runs_on_new_files_and_daily() -> None:
-    assert defs.get_schedule_def("daily_ingest").job_name == "ingest"
-    sensor = defs.get_sensor_def("landing_sensor")
+    assert defs.resolve_schedule_def("daily_ingest").job_name == "ingest"
+    sensor = defs.resolve_sensor_def("landing_sensor")
     assert [job.name for job in sensor.jobs] == ["ingest"]
