@@ -44,8 +44,9 @@ class Marts:
 
 
 def load_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> Marts:
-    """Read every mart the recommender needs; a missing table is a clear error naming
-    it (the marts stage has not run), not a KeyError deep inside training."""
+    """Read every mart the recommender needs, each in a fixed row order, so the same data
+    gives the same model; a missing table is a clear error naming it (the marts stage has
+    not run), not a KeyError deep inside training."""
     existing = {
         row[0]
         for row in con.execute(
@@ -58,8 +59,12 @@ def load_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> Marts:
             f"marts missing in schema {schema!r}: {', '.join(missing)}; "
             "run the marts stage first (skillpath run)"
         )
+    # a table's physical row order changes from one dbt build to the next (parallel
+    # writes); training depends on it (id mappings, sampling), so read in a fixed order
     frames = {
-        field.name: con.execute(f"select * from {schema}.{MART_TABLES[field.name]}").df()
+        field.name: con.execute(
+            f"select * from {schema}.{MART_TABLES[field.name]} order by all"
+        ).df()
         for field in fields(Marts)
     }
     return Marts(**frames)
