@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from skillpath.cli import main
+from tests.fixtures.environment import data_environment
 
 EMPLOYEES = 250
 
@@ -20,19 +21,12 @@ EMPLOYEES = 250
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("demo") / "data"
     env = {
-        "SKILLPATH_DATA_DIR": data,
-        "SKILLPATH_LANDING_DIR": data / "landing",
-        "SKILLPATH_TRUTH_DIR": data / "truth",
-        "SKILLPATH_WAREHOUSE": data / "warehouse.duckdb",
-        "SKILLPATH_REPORTS_DIR": data / "reports",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{data / 'mlflow.db'}",
-        "DAGSTER_HOME": data / "dagster",
-        "SKILLPATH_PSEUDONYM_KEY": "end-to-end-test-key",
-        "SKILLPATH_TRAIN_THREADS": 1,  # reproducible weights: the same gate decision every run
+        **data_environment(data, pseudonym_key="end-to-end-test-key"),
+        "SKILLPATH_TRAIN_THREADS": "1",  # reproducible weights: the same gate decision every run
     }
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
-            mp.setenv(key, str(value))
+            mp.setenv(key, value)
         assert main(["sample", "--employees", str(EMPLOYEES), "--seed", "7"]) == 0
         assert main(["run"]) == 0, "the pipeline should end with a publication"
         assert main(["export", "--out", str(data / "export.csv")]) == 0

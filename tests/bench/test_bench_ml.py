@@ -21,23 +21,15 @@ from skillpath.sample.truth import load_truth
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.bench.report import record
+from tests.fixtures.environment import data_environment
 
 APPROACHES = (MODEL, LIGHTFM, "role_popularity", "skill_gap", "global_popularity")
 
 
 def _sample_marts(root: Path, employees: int, monkeypatch: pytest.MonkeyPatch):
     """Marts and truth of a freshly generated sample organisation (ingest + dbt only)."""
-    for name, value in {
-        "SKILLPATH_DATA_DIR": root,
-        "SKILLPATH_LANDING_DIR": root / "landing",
-        "SKILLPATH_TRUTH_DIR": root / "truth",
-        "SKILLPATH_WAREHOUSE": root / "warehouse.duckdb",
-        "SKILLPATH_REPORTS_DIR": root / "reports",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "DAGSTER_HOME": root / "dagster",
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.setenv("SKILLPATH_PSEUDONYM_KEY", "bench-key-not-secret")
+    for name, value in data_environment(root, pseudonym_key="bench-key-not-secret").items():
+        monkeypatch.setenv(name, value)
     settings = Settings.from_env()
     generate(SampleConfig(employees=employees), settings.landing_dir, settings.truth_dir)
     from orchestration.definitions import defs
