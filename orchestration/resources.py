@@ -4,6 +4,7 @@ defaults as ``skillpath.settings`` so the CLI, tests and the UI agree."""
 from __future__ import annotations
 
 import os
+from unittest import mock
 
 import dagster as dg
 
@@ -30,15 +31,5 @@ class SkillpathResource(dg.ConfigurableResource):
             "SKILLPATH_REPORTS_DIR": self.reports_dir,
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
         }
-        saved = {k: os.environ.get(k) for k in overrides}
-        try:
-            for key, value in overrides.items():
-                if value:
-                    os.environ[key] = value
+        with mock.patch.dict(os.environ, {k: v for k, v in overrides.items() if v}):
             return Settings.from_env()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
