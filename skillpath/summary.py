@@ -3,6 +3,12 @@ what was published, and where to look next."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+
+import duckdb
+
+from skillpath.ingest.report import ingest_summary
+from skillpath.ingest.report import render_summary as render_ingest
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 
@@ -19,21 +25,8 @@ def render_summary(settings: Settings, with_publication: bool = False) -> str:
     if not settings.warehouse.exists():
         return "\n".join([*lines, "  (empty: nothing has been ingested yet)"])
     with connect(settings.warehouse, read_only=True) as con:
-        ingest = _rows(
-            con,
-            """
-            select source, count(*), sum(rows_in), sum(rows_loaded),
-                   sum(rows_quarantined), sum(rows_duplicate)
-            from audit.ingest_log group by source order by source
-            """,
-        )
-        if ingest:
-            lines.append("ingestion (files, rows in = loaded + quarantined + duplicate):")
-            for source, files, rows_in, loaded, quarantined, duplicate in ingest:
-                lines.append(
-                    f"  {source:<32} {files:>4} files {rows_in:>10,} = {loaded:>10,}"
-                    f" + {quarantined:>7,} + {duplicate:>7,}"
-                )
+        with suppress(duckdb.CatalogException):  # nothing ingested into this warehouse yet
+            lines.append(render_ingest(ingest_summary(con)))
         marts = _rows(
             con,
             """
