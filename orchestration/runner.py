@@ -73,12 +73,11 @@ def _publication_status(settings: Settings, run_id: str) -> str | None:
     return row[0] if row else None
 
 
-def run_pipeline(settings: Settings, stages: tuple[str, ...] = ()) -> int:
-    """Run the whole pipeline, or only ingestion when ``stages == ("ingest",)``;
-    print a summary and return the process exit code."""
+def run_pipeline(settings: Settings, job_name: str = "pipeline") -> int:
+    """Run the whole pipeline (or the ``ingest`` job alone), print a summary and return
+    the process exit code."""
     from skillpath.summary import render_summary
 
-    job_name = "ingest" if stages == ("ingest",) else "pipeline"
     result = run_job(settings, job_name)
     print(render_summary(settings, with_publication=job_name == "pipeline"))
     failed_steps = sorted({e.step_key for e in result.all_events if e.is_step_failure})

@@ -37,7 +37,7 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.runner import run_pipeline
 
-    return run_pipeline(settings, stages=("ingest",))
+    return run_pipeline(settings, job_name="ingest")
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
