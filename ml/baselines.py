@@ -9,10 +9,8 @@ strong as their rule allows.
 - role popularity: the same within the person's ``job_code`` — "everyone in sales gets
   course B", the practice the product replaces; roles unseen in history fall back to
   global popularity;
-- skill-gap matching (rules only, no learning): items teaching the person's gaps for
-  their role, at a level above their expected level (``ml.skill_prior``: own evidence
-  where strong, role peers' where thin) and not beyond what the role requires, scored by
-  the weighted gap they address.
+- skill-gap matching (rules only, no learning): the next step on the ladders of the
+  person's gaps (``gap_match``).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
+from ml.language import language_fit, pair_fit
 from ml.skill_prior import expected_gaps
 
 _TIE = 1e-3  # weight of the popularity tie-breaker, below any real difference in counts
@@ -67,7 +66,8 @@ def role_popularity(
 
 
 def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFrame:
-    """(person_key, content_id, skill_id, weighted_gap, at_right_level) for every item
+    """(person_key, content_id, skill_id, level_taught, expected_level, weighted_gap) for
+    every item
     teaching a skill the person lacks for their role (gap > 0), gaps and levels measured
     from the expected level (``ml.skill_prior``): without evidence a person is not at 0,
     but where people in their role usually are."""
@@ -75,11 +75,15 @@ def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFra
     gaps = gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)]
     pairs = gaps.merge(marts.content_skills, on="skill_id")
     pairs = pairs[pairs["content_id"].isin(items)]
-    right = (pairs["level_taught"] > pairs["expected_level"]) & (
-        pairs["level_taught"] <= pairs["required_level"]
-    )
-    return pairs.assign(at_right_level=right.to_numpy())[
-        ["person_key", "content_id", "skill_id", "weighted_gap", "at_right_level"]
+    return pairs[
+        [
+            "person_key",
+            "content_id",
+            "skill_id",
+            "level_taught",
+            "expected_level",
+            "weighted_gap",
+        ]
     ]
 
 
@@ -93,19 +97,56 @@ def teaches_gap_matrix(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.c
     )
 
 
+NEXT_STEP = 1.0  # levels above the expected level where the next step sits
+STEP_WIDTH = 0.75  # spread (levels) of the next step around that target
+
+
 def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix:
-    """(persons × items) weighted gap an item addresses at the right level, divided by the
-    person's best item (so 1 is "the item for my biggest gaps"); 0 where it teaches none."""
+    """(persons × items) how likely an item is the person's next step on their gaps: a
+    share of attention per gap skill (its weighted gap over the person's total) times a
+    share of that skill's items, each weighted by closeness of its level to one level
+    above the expected one (a Gaussian of ``STEP_WIDTH`` around ``NEXT_STEP`` up).
+
+    Why this shape: people work on the gaps they feel most, and learn best one step
+    beyond what they hold (boredom below, overload far above); a step too high or too
+    low is less likely, not impossible. The earlier rule — any item between the
+    expected and the required level, scored by its gap — gave the whole ladder of a gap
+    the same score, so introductions ranked with expert content for the same person.
+    Dividing by the skill's items keeps a skill with a large catalogue from crowding out
+    the other gaps. An item's closeness is scaled by how well its language suits the
+    person (``ml.language``): the right course in a language they do not read is no
+    step at all. 0 where an item teaches none of the person's gaps."""
     pairs = gap_teaching(marts, persons, items)
-    pairs = pairs[pairs["at_right_level"]]
-    summed = pairs.groupby(["person_key", "content_id"])["weighted_gap"].sum().reset_index()
-    rows = persons.get_indexer(summed["person_key"])
-    values = summed["weighted_gap"].to_numpy(dtype=np.float64)
-    peak = pd.Series(values).groupby(rows).transform("max").to_numpy()
+    if pairs.empty:
+        return sp.csr_matrix((len(persons), len(items)), dtype=np.float64)
+    skill = pairs.drop_duplicates(["person_key", "skill_id"])
+    attention = skill.set_index(["person_key", "skill_id"])["weighted_gap"]
+    attention = attention / attention.groupby(level="person_key").transform("sum")
+    off = pairs["level_taught"].to_numpy(float) - pairs["expected_level"].to_numpy(float)
+    language = marts.content.set_index("content_id")["language"]
+    closeness = np.exp(-0.5 * ((off - NEXT_STEP) / STEP_WIDTH) ** 2) * pair_fit(
+        language_fit(marts, persons),
+        pairs["person_key"],
+        language.reindex(pairs["content_id"]).reset_index(drop=True),
+    )
+    per_skill = pd.Series(closeness).groupby(
+        [pairs["person_key"].to_numpy(), pairs["skill_id"].to_numpy()]
+    )
+    total = per_skill.transform("sum").to_numpy()
+    share = np.divide(closeness, total, out=np.zeros_like(closeness), where=total > 0)
+    key = pd.MultiIndex.from_frame(pairs[["person_key", "skill_id"]])
+    value = share * attention.reindex(key).to_numpy()
+    summed = (
+        pd.DataFrame({"person_key": pairs["person_key"], "content_id": pairs["content_id"]})
+        .assign(value=value)
+        .groupby(["person_key", "content_id"])["value"]
+        .sum()
+        .reset_index()
+    )
     return sp.csr_matrix(
         (
-            np.divide(values, peak, out=np.zeros_like(values), where=peak > 0),
-            (rows, items.get_indexer(summed["content_id"])),
+            summed["value"].to_numpy(dtype=np.float64),
+            (persons.get_indexer(summed["person_key"]), items.get_indexer(summed["content_id"])),
         ),
         shape=(len(persons), len(items)),
     )

@@ -54,6 +54,10 @@ class RankingConfig:
     candidates: int = 100
     exclude_completed: bool = True
     skip_mastered: bool = True
+    # held within half a level counts as mastered: levels are whole numbers, an expected
+    # 2.6 reads as level 3, and an expected level is off by about half a level where
+    # evidence is thin (ml/README.md, "Mastered content")
+    mastery_margin: float = 0.5
     skip_assigned: bool = True
     require_prerequisites: bool = True
     level_fit: bool = True
@@ -276,12 +280,12 @@ class RankingContext:
     def is_completed(self, person: np.ndarray, item: np.ndarray) -> np.ndarray:
         return self.completed.contains(person, item)
 
-    def covers(self, person: np.ndarray, item: np.ndarray) -> np.ndarray:
+    def covers(self, person: np.ndarray, item: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """The person's expected levels reach every skill the item teaches at the level
-        taught; content that teaches no skill is never covered."""
+        taught, less ``margin``; content that teaches no skill is never covered."""
         owner, pos = self.item_skills.expand(item)
         skill, taught = self.item_skills.col[pos], self.item_skills.val[pos]
-        short = self.level[person[owner], skill] < taught
+        short = self.level[person[owner], skill] + margin < taught
         missing = np.bincount(owner, weights=short, minlength=len(item))
         return (self.item_skills.counts(item) > 0) & (missing == 0)
 
@@ -333,7 +337,7 @@ def _apply_filters(ctx: RankingContext, pairs: _Pairs, config: RankingConfig) ->
         keep &= ~ctx.is_completed(pairs.person, pairs.item)
     pairs = pairs.take(keep)
     if config.skip_mastered:
-        pairs = pairs.take(~ctx.covers(pairs.person, pairs.item))
+        pairs = pairs.take(~ctx.covers(pairs.person, pairs.item, config.mastery_margin))
     if config.require_prerequisites:
         owner, _, by_completion, by_skill = ctx.prerequisite_state(pairs.person, pairs.item)
         unmet = np.bincount(owner, weights=~(by_completion | by_skill), minlength=len(pairs.item))

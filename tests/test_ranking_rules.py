@@ -54,6 +54,14 @@ def test_content_whose_every_skill_is_held_is_skipped_but_skill_less_content_is_
     assert {"c1", "c2"} <= set(_items(off, ANA))
 
 
+def test_held_within_the_mastery_margin_counts_as_mastered() -> None:
+    org = _org(levels={(ANA, "S1"): 1.6})  # reads as level 2: c2 (S1 at 2) is held
+    assert "c2" not in _items(recommend(org.marts(), _scorer(org)), ANA)
+    exact = recommend(org.marts(), _scorer(org), RankingConfig(mastery_margin=0.0))
+    assert "c2" in _items(exact, ANA)
+    assert "c1" not in _items(exact, ANA)
+
+
 def test_content_teaching_one_skill_still_lacking_is_kept() -> None:
     org = _org(content={"mix": ("course", {"S1": 2, "S2": 3})}, levels={(ANA, "S1"): 4.0})
     assert _items(recommend(org.marts(), _scorer(org)), ANA) == ["mix"]
