@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ml.data import Marts
-from ml.language import language_fit, pair_fit
+from ml.language import language_fit
 from ml.skill_prior import expected_gaps
 
 _TIE = 1e-3  # weight of the popularity tie-breaker, below any real difference in counts
@@ -54,6 +54,61 @@ def role_shares(history: pd.DataFrame, employees: pd.DataFrame, items: pd.Index)
     )
     counts = counts.reindex(columns=items, fill_value=0)
     return counts.div(counts.max(axis=1).clip(lower=1), axis=0)
+
+
+PEER_WEIGHT = 5.0  # pseudo-persons of the parent group in a role's smoothed rates
+
+
+def _rates(counts: pd.DataFrame, persons: pd.Series, parent: np.ndarray) -> pd.DataFrame:
+    """Share of each group's persons who took each item, shrunk to ``parent`` (one row per
+    group) with the weight of ``PEER_WEIGHT`` persons."""
+    n = persons.reindex(counts.index).fillna(0).to_numpy(float)[:, None]
+    return pd.DataFrame(
+        (counts.to_numpy(float) + PEER_WEIGHT * parent) / (n + PEER_WEIGHT),
+        index=counts.index,
+        columns=counts.columns,
+    )
+
+
+def smoothed_role_rates(
+    history: pd.DataFrame, employees: pd.DataFrame, items: pd.Index
+) -> pd.DataFrame:
+    """(job_code × items): share of the role's learners who took each item, shrunk to the
+    job family's share, itself shrunk to the organisation's.
+
+    Why not the raw counts of role popularity: a role has a dozen or two learners, so its
+    counts are mostly chance — one person's pick makes an item "the role's"; the family and
+    the organisation say what such a role is likely to take where the role itself has
+    little to say (the same shrinkage as ``ml.skill_prior``). Roles unseen in history have
+    no row."""
+    emp = employees.set_index(employees["person_key"].astype(str))
+    positives = history[history["weight"] > 0]
+    learners = pd.DataFrame({"person_key": positives["person_key"].astype(str).unique()})
+    learners["job_code"] = emp["job_code"].reindex(learners["person_key"]).astype(str).to_numpy()
+    learners["job_family"] = (
+        emp["job_family"].reindex(learners["person_key"]).astype(str).to_numpy()
+        if "job_family" in emp.columns
+        else learners["job_code"]
+    )
+    took = positives[["person_key", "content_id"]].drop_duplicates()
+    took = took.merge(learners, on="person_key")
+    org = took["content_id"].value_counts().reindex(items, fill_value=0).to_numpy(float) / max(
+        len(learners), 1
+    )
+
+    def counts(group: str) -> pd.DataFrame:
+        return (
+            took.groupby([group, "content_id"])["person_key"]
+            .nunique()
+            .unstack(fill_value=0)
+            .reindex(columns=items, fill_value=0)
+        )
+
+    family = _rates(counts("job_family"), learners["job_family"].value_counts(), org[None, :])
+    roles = counts("job_code")
+    family_of = learners.drop_duplicates("job_code").set_index("job_code")["job_family"]
+    parent = family.reindex(family_of.reindex(roles.index)).to_numpy()
+    return _rates(roles, learners["job_code"].value_counts(), parent)
 
 
 def role_popularity(
@@ -119,37 +174,27 @@ def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix
     pairs = gap_teaching(marts, persons, items)
     if pairs.empty:
         return sp.csr_matrix((len(persons), len(items)), dtype=np.float64)
-    skill = pairs.drop_duplicates(["person_key", "skill_id"])
-    attention = skill.set_index(["person_key", "skill_id"])["weighted_gap"]
-    attention = attention / attention.groupby(level="person_key").transform("sum")
+    person = persons.get_indexer(pairs["person_key"])
+    item = items.get_indexer(pairs["content_id"])
+    skill = pd.factorize(pairs["skill_id"])[0]
+    # integer codes, not strings: at 10k persons there are millions of pairs
+    _, first, group = np.unique(
+        person.astype(np.int64) * (skill.max() + 1) + skill, return_index=True, return_inverse=True
+    )
+    gap = pairs["weighted_gap"].to_numpy(float)[first]  # per (person, gap skill)
+    attention = gap / np.bincount(person[first], weights=gap, minlength=len(persons))[person[first]]
+    fit = language_fit(marts, persons)
+    language = marts.content.set_index("content_id")["language"].reindex(items)
+    column = fit.columns.get_indexer(language.astype("string").fillna(""))[item]
+    readable = np.where(column >= 0, fit.to_numpy()[person, np.maximum(column, 0)], 1.0)
     off = pairs["level_taught"].to_numpy(float) - pairs["expected_level"].to_numpy(float)
-    language = marts.content.set_index("content_id")["language"]
-    closeness = np.exp(-0.5 * ((off - NEXT_STEP) / STEP_WIDTH) ** 2) * pair_fit(
-        language_fit(marts, persons),
-        pairs["person_key"],
-        language.reindex(pairs["content_id"]).reset_index(drop=True),
-    )
-    per_skill = pd.Series(closeness).groupby(
-        [pairs["person_key"].to_numpy(), pairs["skill_id"].to_numpy()]
-    )
-    total = per_skill.transform("sum").to_numpy()
+    closeness = np.exp(-0.5 * ((off - NEXT_STEP) / STEP_WIDTH) ** 2) * readable
+    total = np.bincount(group, weights=closeness)[group]
     share = np.divide(closeness, total, out=np.zeros_like(closeness), where=total > 0)
-    key = pd.MultiIndex.from_frame(pairs[["person_key", "skill_id"]])
-    value = share * attention.reindex(key).to_numpy()
-    summed = (
-        pd.DataFrame({"person_key": pairs["person_key"], "content_id": pairs["content_id"]})
-        .assign(value=value)
-        .groupby(["person_key", "content_id"])["value"]
-        .sum()
-        .reset_index()
-    )
-    return sp.csr_matrix(
-        (
-            summed["value"].to_numpy(dtype=np.float64),
-            (persons.get_indexer(summed["person_key"]), items.get_indexer(summed["content_id"])),
-        ),
-        shape=(len(persons), len(items)),
-    )
+    # duplicates (an item teaching two gap skills) are summed by the sparse constructor
+    return sp.coo_matrix(
+        (share * attention[group], (person, item)), shape=(len(persons), len(items))
+    ).tocsr()
 
 
 def skill_gap_matching(

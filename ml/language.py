@@ -62,14 +62,3 @@ def language_fit(marts: Marts, persons: pd.Index) -> pd.DataFrame:
     best = reads.max(axis=1, keepdims=True) if len(languages) else np.ones((len(persons), 1))
     fit = np.divide(reads, best, out=np.ones_like(reads), where=best > 0)
     return pd.DataFrame(fit, index=persons, columns=languages)
-
-
-def pair_fit(fit: pd.DataFrame, person_keys: pd.Series, languages: pd.Series) -> np.ndarray:
-    """The fit of each (person, content language) pair; 1 where the language is unknown
-    (content without a language fits everyone), 0 for persons outside ``fit``."""
-    rows = fit.index.get_indexer(person_keys.astype(str))
-    cols = fit.columns.get_indexer(languages.astype("string").fillna(""))
-    out = np.where(rows >= 0, 1.0, 0.0)
-    known = (rows >= 0) & (cols >= 0)
-    out[known] = fit.to_numpy()[rows[known], cols[known]]
-    return out

@@ -12,11 +12,13 @@ artifact holds weights and vocabularies only, never a person key.
 
 The score is a blend (stacking) of three signals, each standardised per person over the
 items (z-score) so that weights compare like with like: the LightFM score, gap match
-(the skill-gap rule: weighted gap an item addresses at the right level) and role
-popularity. LightFM learns behaviour from few interactions per person; the two rules carry
-what is known without learning — what the role needs and what colleagues in the role
-take — and are exact for people the model has little on. The weights are fitted on a
-validation slice inside the training history (ml.train) and travel with the model; a
+(the skill-gap rule: how likely an item is the next step on the person's gaps) and role
+popularity (the share of the role's learners who took an item, shrunk to the job
+family's: ``ml.baselines.smoothed_role_rates``). LightFM learns behaviour from few
+interactions per person; the two rules carry what is known without learning — what the
+role needs and what colleagues in the role take — and are exact for people the model has
+little on. The weights are fitted on a validation slice inside the training history
+(ml.train) and travel with the model; a
 model with weight only on ``lightfm`` ranks exactly as LightFM alone.
 """
 
@@ -32,7 +34,7 @@ import pandas as pd
 import scipy.sparse as sp
 from lightfm import LightFM
 
-from ml.baselines import gap_match, role_shares
+from ml.baselines import gap_match, smoothed_role_rates
 from ml.data import Marts
 from ml.dataset import assigned_content
 from ml.features import FeatureSpace
@@ -98,7 +100,7 @@ def blend(
 @dataclass(frozen=True)
 class ContentSignals:
     """The rule signals of the blend for the persons of one marts snapshot: gap match
-    (sparse persons × items) and role popularity (roles × items, person → role row)."""
+    (sparse persons × items) and smoothed role rates (roles × items, person → role row)."""
 
     gap: sp.csr_matrix
     role: np.ndarray
@@ -111,7 +113,9 @@ class ContentSignals:
         """``history`` should already be without assigned content (it would dominate
         every role's popularity without being a candidate)."""
         empty = pd.DataFrame(columns=["person_key", "content_id", "weight"])
-        shares = role_shares(history if history is not None else empty, marts.employees, items)
+        shares = smoothed_role_rates(
+            history if history is not None else empty, marts.employees, items
+        )
         role_of = marts.employees.set_index("person_key")["job_code"].astype(str)
         return cls(
             gap=gap_match(marts, persons, items),

@@ -1,5 +1,6 @@
-"""The skill-gap rule (``ml.baselines.gap_match``): the next step on each gap's ladder, in a
-language the person reads (``ml.language``), on a tiny hand-made organisation."""
+"""The rule signals of the blend on tiny hand-made organisations: the skill-gap rule
+(``ml.baselines.gap_match``: the next step on each gap, in a language the person reads,
+``ml.language``) and the smoothed role rates (``ml.baselines.smoothed_role_rates``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.baselines import gap_match
+from ml.baselines import gap_match, smoothed_role_rates
 from ml.language import language_fit
 from tests.fixtures.publish.org import Org
 
@@ -96,3 +97,25 @@ def test_opted_out_starts_feed_no_language_share() -> None:
     fit = language_fit(org.marts(), pd.Index([ANA, BEN], dtype=object))
     assert fit.loc[ANA, "de"] < 0.01
     assert np.isclose(fit.loc[BEN, "de"], fit.loc[ANA, "de"])  # BEN gets the location's
+
+
+def _history(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["person_key", "content_id"]).assign(weight=1.0)
+
+
+def test_a_role_with_few_learners_is_shrunk_to_its_family() -> None:
+    employees = pd.DataFrame(
+        {
+            "person_key": [f"p{i}" for i in range(12)],
+            "job_code": ["big"] * 10 + ["small", "small"],
+            "job_family": ["fam"] * 12,
+        }
+    )
+    taken = [(f"p{i}", "common") for i in range(10)] + [("p10", "odd")]
+    items = pd.Index(["common", "odd", "never"], dtype=object)
+    rates = smoothed_role_rates(_history(taken), employees, items)
+    # the small role's one learner took "odd": not enough to outrank what the family takes
+    assert rates.loc["small", "common"] > rates.loc["small", "odd"] > rates.loc["small", "never"]
+    # ten of ten learners: the role's own figure dominates its prior
+    assert rates.loc["big", "common"] > 0.9
+    assert "nobody" not in rates.index
