@@ -55,9 +55,10 @@ class RankingConfig:
     exclude_completed: bool = True
     skip_mastered: bool = True
     # held within half a level counts as mastered: levels are whole numbers, an expected
-    # 2.6 reads as level 3, and an expected level is off by about half a level where
-    # evidence is thin (ml/README.md, "Mastered content")
+    # 2.6 reads as level 3; the band widens by up to a quarter level as the evidence
+    # thins, where expected levels are least sure (ml/README.md, "Mastered content")
     mastery_margin: float = 0.5
+    mastery_margin_thin_evidence: float = 0.25
     skip_assigned: bool = True
     require_prerequisites: bool = True
     level_fit: bool = True
@@ -215,6 +216,7 @@ class RankingContext:
         # thin, so "no evidence" does not read as "level 0" for mastery and level fit
         levels = skill_levels(marts)
         self.level = levels.expected[:, levels.skill_ids.get_indexer(self.skill_pos)]
+        self.confidence = levels.confidence[:, levels.skill_ids.get_indexer(self.skill_pos)]
 
         sg = expected_gaps(marts, levels)
         p = self.person_pos.get_indexer(sg["person_key"].astype(str))
@@ -280,12 +282,17 @@ class RankingContext:
     def is_completed(self, person: np.ndarray, item: np.ndarray) -> np.ndarray:
         return self.completed.contains(person, item)
 
-    def covers(self, person: np.ndarray, item: np.ndarray, margin: float = 0.0) -> np.ndarray:
+    def covers(
+        self, person: np.ndarray, item: np.ndarray, margin: float = 0.0, thin_margin: float = 0.0
+    ) -> np.ndarray:
         """The person's expected levels reach every skill the item teaches at the level
-        taught, less ``margin``; content that teaches no skill is never covered."""
+        taught, less ``margin`` plus ``thin_margin`` × (1 − confidence of the evidence);
+        content that teaches no skill is never covered."""
         owner, pos = self.item_skills.expand(item)
         skill, taught = self.item_skills.col[pos], self.item_skills.val[pos]
-        short = self.level[person[owner], skill] + margin < taught
+        who = person[owner]
+        band = margin + thin_margin * (1.0 - self.confidence[who, skill])
+        short = self.level[who, skill] + band < taught
         missing = np.bincount(owner, weights=short, minlength=len(item))
         return (self.item_skills.counts(item) > 0) & (missing == 0)
 
@@ -337,7 +344,10 @@ def _apply_filters(ctx: RankingContext, pairs: _Pairs, config: RankingConfig) ->
         keep &= ~ctx.is_completed(pairs.person, pairs.item)
     pairs = pairs.take(keep)
     if config.skip_mastered:
-        pairs = pairs.take(~ctx.covers(pairs.person, pairs.item, config.mastery_margin))
+        covered = ctx.covers(
+            pairs.person, pairs.item, config.mastery_margin, config.mastery_margin_thin_evidence
+        )
+        pairs = pairs.take(~covered)
     if config.require_prerequisites:
         owner, _, by_completion, by_skill = ctx.prerequisite_state(pairs.person, pairs.item)
         unmet = np.bincount(owner, weights=~(by_completion | by_skill), minlength=len(pairs.item))

@@ -57,9 +57,17 @@ def test_content_whose_every_skill_is_held_is_skipped_but_skill_less_content_is_
 def test_held_within_the_mastery_margin_counts_as_mastered() -> None:
     org = _org(levels={(ANA, "S1"): 1.6})  # reads as level 2: c2 (S1 at 2) is held
     assert "c2" not in _items(recommend(org.marts(), _scorer(org)), ANA)
-    exact = recommend(org.marts(), _scorer(org), RankingConfig(mastery_margin=0.0))
-    assert "c2" in _items(exact, ANA)
-    assert "c1" not in _items(exact, ANA)
+    exact = RankingConfig(mastery_margin=0.0, mastery_margin_thin_evidence=0.0)
+    assert "c2" in _items(recommend(org.marts(), _scorer(org), exact), ANA)
+    assert "c1" not in _items(recommend(org.marts(), _scorer(org), exact), ANA)
+
+
+def test_the_mastery_band_widens_as_evidence_thins() -> None:
+    levels = {(ANA, "S1"): 1.3, (BEN, "S1"): 1.3}
+    org = _org(levels=levels, confidence={(ANA, "S1"): 1.0, (BEN, "S1"): 0.0})
+    out = recommend(org.marts(), _scorer(org))
+    assert "c2" in _items(out, ANA)  # 1.3 on firm evidence: level 2 is still ahead
+    assert "c2" not in _items(out, BEN)  # 1.3 on no evidence: may well hold level 2
 
 
 def test_content_teaching_one_skill_still_lacking_is_kept() -> None:
