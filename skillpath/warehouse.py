@@ -167,8 +167,20 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# Columns stored with another compression than DuckDB would pick. Statement payloads are
+# JSON texts of one shape: zstd makes them several times smaller than the default
+# (dictionary + FSST) and costs half its CPU time when a million statements are loaded
+# (docs/benchmarks.md). A table keeps the compression it was created with.
+COMPRESSION: dict[tuple[str, str, str], str] = {("raw", "lms_statements", "payload"): "zstd"}
+
+
+def _column_sql(schema: str, table: str, name: str, type_: str) -> str:
+    method = COMPRESSION.get((schema, table, name))
+    return f'"{name}" {type_}' + (f" using compression {method}" if method else "")
+
+
 def create_table_sql(schema: str, table: str, columns: tuple[tuple[str, str], ...]) -> str:
-    cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
+    cols = ", ".join(_column_sql(schema, table, name, type_) for name, type_ in columns)
     return f"create table if not exists {schema}.{table} ({cols})"
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from skillpath.ingest import ingest_all
+from skillpath.ingest import ingest_all, xapi
 from skillpath.privacy import person_key
+from tests.fixtures.environment import data_environment
 from tests.fixtures.ingest.kit import LANDING, expected_outcomes, landing, query
 
 JSONL = "lms/statements/2024-01.jsonl"
@@ -228,3 +229,148 @@ def test_json_array_of_objects_only(skillpath_env: Path) -> None:
     assert (file.rows_in, file.rows_loaded) == (2, 2)
     payloads = query(settings, "select payload from raw.lms_statements")
     assert all(json.loads(p)["actor"] == {"objectType": "Agent"} for (p,) in payloads)
+
+
+# JSON to DuckDB's parser though not to every other (NaN, a trailing comma): parsed once
+# like any statement, it must fare as when every line is validated first.
+_TRICKY_JSON = (
+    '{"id":"6f1c2a10-0004-4a5b-9c00-000000000001","actor":{"account":{"homePage":'
+    '"https://hr.example.org","name":"E002"}},"verb":{"id":"http://adlnet.gov/expapi/verbs/'
+    'passed"},"object":{"id":"https://lms.example.org/content/sql-joins"},"result":{"score":'
+    '{"raw":NaN}},"timestamp":"2024-04-01T10:00:00Z",}'
+)
+
+
+def _ingest_with_generated_export(data: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
+    """The fixture landing directory plus an export of the JSONL fixture's statements
+    (repeats, conflicts and rule breaks, but every line that starts like an object is
+    JSON), ingested into ``data``; the resulting tables, less load times."""
+    for name, value in data_environment(data).items():
+        monkeypatch.setenv(name, value)
+    settings = landing(data)
+    lines = (LANDING / JSONL).read_text().splitlines()
+    export = [line for n, line in enumerate(lines, start=1) if n != 17]  # 17: not JSON
+    (settings.landing_dir / "lms/statements/2024-04.jsonl").write_text(
+        "\n".join([*export, _TRICKY_JSON]) + "\n"
+    )
+    ingest_all(settings)
+    return {
+        "raw": query(
+            settings,
+            "select * exclude (_loaded_at) from raw.lms_statements "
+            "order by _source_file, statement_id",
+        ),
+        "quarantine": query(
+            settings,
+            "select * exclude (quarantined_at) from audit.quarantine "
+            "order by file, row_number, reason_code",
+        ),
+        "log": query(
+            settings,
+            "select * exclude (started_at, finished_at) from audit.ingest_log order by file",
+        ),
+    }
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Records, per statement file, whether it was checked with every line validated
+    (True) or parsed once (False)."""
+    checked_sql = xapi._checked_sql
+    calls: list[bool] = []
+
+    def spy(validate: bool) -> str:
+        calls.append(validate)
+        return checked_sql(validate)
+
+    monkeypatch.setattr(xapi, "_checked_sql", spy)
+    return calls
+
+
+def test_parsing_once_gives_the_tables_of_validating_every_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parses: list[bool]
+) -> None:
+    """A statement file is parsed once, taking lines that start like an object for JSON;
+    only a file where one is not is checked again with every line validated first
+    (xapi._check_statements). Both ways must load, quarantine and log the same."""
+    parsed_once = _ingest_with_generated_export(tmp_path / "once", monkeypatch)
+    # the JSONL fixture (line 17) is validated again, the other files are not
+    assert parses.count(True) == 1
+    assert parses.count(False) == 4
+    validate_all = xapi._checked_sql
+    monkeypatch.setattr(xapi, "_checked_sql", lambda validate: validate_all(True))
+    assert _ingest_with_generated_export(tmp_path / "validated", monkeypatch) == parsed_once
+    log = {r[1]: r[3:7] for r in parsed_once["log"]}
+    # 2024-01.jsonl's statements again: duplicates and the same rule breaks, nothing new
+    assert log["lms/statements/2024-04.jsonl"] == (24, 0, 19, 5)
+    reasons = {(q[1], q[2]): q[4] for q in parsed_once["quarantine"]}
+    assert reasons["lms/statements/2024-04.jsonl", 25] == "invalid_result"  # NaN: no number
+
+
+def test_payloads_are_stored_with_zstd(ingested) -> None:
+    """A storage decision of the warehouse (warehouse.COMPRESSION): several times smaller
+    than DuckDB's default for JSON texts, and cheaper to write."""
+    settings, _ = ingested
+    [(compression,)] = query(
+        settings,
+        "select distinct compression from pragma_storage_info('raw.lms_statements') "
+        "where column_name = 'payload' and segment_type = 'VARCHAR'",
+    )
+    assert compression == "ZSTD"
+
+
+def test_a_loader_bug_fails_only_its_file(
+    skillpath_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug while a file is staged (before its transaction) or loaded (inside it) is
+    recorded as ingest_error; nothing else of the file is written, the others load."""
+    settings = landing(skillpath_env)
+    stage, load = xapi.stage_statement_file, xapi.load_statement_file
+
+    def failing_stage(con, file):
+        if file.relative == ARRAY:
+            raise RuntimeError("bug while staging")
+        return stage(con, file)
+
+    def failing_load(con, file, staged, result, loaded_at):
+        load(con, file, staged, result, loaded_at)
+        if file.relative == GZ:
+            raise RuntimeError("bug after writing")
+        return result
+
+    monkeypatch.setattr(xapi, "stage_statement_file", failing_stage)
+    monkeypatch.setattr(xapi, "load_statement_file", failing_load)
+    ingest_all(settings)
+    log = dict(
+        (f, (status, n))
+        for f, status, n in query(settings, "select file, status, rows_in from audit.ingest_log")
+    )
+    assert log[ARRAY] == log[GZ] == ("failed", 0)
+    assert log[JSONL] == ("partial", 24)
+    for file in (ARRAY, GZ):
+        assert query(
+            settings, "select count(*) from raw.lms_statements where _source_file = ?", [file]
+        ) == [(0,)]
+        assert query(
+            settings, "select reason_code from audit.quarantine where file = ?", [file]
+        ) == [("ingest_error",)]
+
+
+def test_an_export_cut_off_in_its_last_line(skillpath_env: Path, parses: list[bool]) -> None:
+    """The likeliest broken file: its good lines load, the cut line is quarantined with
+    its number, and the file is validated line by line right away (xapi._check_statements)
+    rather than after a parse that fails at its end."""
+    settings = landing(skillpath_env, ("hr/employees.csv", "lms/catalog.csv"))
+    lines = (LANDING / JSONL).read_text().splitlines()
+    export = settings.landing_dir / "lms/statements/cut.jsonl"
+    export.parent.mkdir(parents=True)
+    export.write_text("\n".join([lines[0], lines[1], lines[2][:60]]))
+    [result] = [r for r in ingest_all(settings) if r.table == "lms_statements"]
+    assert parses == [True]
+    [file] = result.files
+    assert (file.rows_in, file.rows_loaded, file.rows_quarantined) == (3, 2, 1)
+    assert query(
+        settings,
+        "select row_number, reason_code from audit.quarantine where file = ?",
+        ["lms/statements/cut.jsonl"],
+    ) == [(3, "malformed_json")]

@@ -65,8 +65,9 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, settings: Settings) -> No
     """UTC for every timestamp, the layout, and the pseudonymisation functions."""
     con.execute("set TimeZone = 'UTC'")
     ensure_ingest_layout(con)
-    privacy.register_functions(con, pseudonym_key(settings))
-    xapi.register_functions(con)
+    key = pseudonym_key(settings)
+    privacy.register_functions(con, key)
+    xapi.register_functions(con, key)
 
 
 def _ingest_file(
@@ -74,18 +75,24 @@ def _ingest_file(
 ) -> FileResult:
     result = FileResult(source.table, file.relative, digest)
     loaded_at = utcnow()
-    con.execute("begin transaction")
     try:
-        if source.is_statements:
-            xapi.load_statement_file(con, file, result, loaded_at)
-        else:
-            load_csv_file(con, source, file, result, loaded_at)
-        record_file(con, result)
-        con.execute("commit")
+        # A statement file is read and checked into temp tables before its transaction:
+        # checking may fail a query and repeat it, which would abort a transaction.
+        staged = xapi.stage_statement_file(con, file) if source.is_statements else None
+        con.execute("begin transaction")
+        try:
+            if staged is not None:
+                xapi.load_statement_file(con, file, staged, result, loaded_at)
+            else:
+                load_csv_file(con, source, file, result, loaded_at)
+            record_file(con, result)
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
     except Exception as exc:
         # A loader bug must not take the run down or lose the file: roll back what the
         # file wrote and record it as failed, with the error for the engineer.
-        con.execute("rollback")
         log.exception("ingesting %s failed", file.relative)
         con.execute("begin transaction")
         result = quarantine_file(

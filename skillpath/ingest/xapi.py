@@ -9,16 +9,20 @@ offsets and fractions in timestamps), strict where it is not.
 
 Throughput comes from touching the wide data (lines, payloads) as few times as possible
 and from computing nothing per row that only a few rows need: the lines are stored once
-(their row ids are the line numbers), one query parses, types, checks and cleans them,
-the person match adds a column in one copy, and dedup only materialises the contested
-rows (docs/benchmarks.md has the figures).
+(their row ids are the line numbers), one query parses each once, types, checks, cleans
+them and looks their actors up, and dedup only materialises the contested rows
+(docs/benchmarks.md has the figures). That query runs before the file's transaction
+(``stage_statement_file``), which then only deduplicates and writes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gzip
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -33,7 +37,7 @@ from skillpath.ingest.dedup import (
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, quarantine_file, tally
 from skillpath.ingest.sql import lit, problem, problems_list, problems_message
-from skillpath.privacy import define_function
+from skillpath.privacy import define_function, email_hash
 from skillpath.warehouse import RAW_TABLES
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -88,8 +92,14 @@ _DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
 
 
 def _text(col: str) -> str:
-    """The value of a JSON string fragment (cheap path when nothing is escaped)."""
-    return f"case when contains({col}, '\\\\') then {col}->>'$' else {col}[2:-2] end"
+    """The value of a JSON string fragment (cheap path when nothing is escaped). The
+    unescaped value is cut with ``substring`` rather than ``[2:-2]``: same result (the
+    length is clamped for fragments shorter than two characters) at a third of the cost
+    for ASCII text."""
+    return (
+        f"case when contains({col}, '\\\\') then {col}->>'$' "
+        f"else substring({col}, 2, greatest(length({col}) - 2, 0)) end"
+    )
 
 
 def _is_str(col: str) -> str:
@@ -98,6 +108,17 @@ def _is_str(col: str) -> str:
 
 def _num(col: str) -> str:
     return f"try_cast(case when regexp_full_match({col}, '{_NUM}') then {col} end as double)"
+
+
+def _is_iri(text: str) -> str:
+    """Whether a value is an IRI (``_IRI``). Most are http(s) IRIs, whose scheme is valid:
+    for them the regex reduces to 'no whitespace' (RE2's \\s: tab, LF, FF, CR, space),
+    which ``contains`` answers at a third of the regex's cost."""
+    whitespace = " or ".join(f"contains({text}, chr({c}))" for c in (9, 10, 12, 13, 32))
+    return (
+        f"case when starts_with({text}, 'https://') or starts_with({text}, 'http://') "
+        f"then not ({whitespace}) else regexp_full_match({text}, '{_IRI}') end"
+    )
 
 
 def _bool(col: str) -> str:
@@ -125,7 +146,7 @@ def _duration_valid(text: str) -> str:
     return (
         f"regexp_full_match({text}, '{_DURATION}') and {text} <> 'P' "
         f"and not ends_with({text}, 'T') "
-        f"and not regexp_matches({text}, '[0-9]*\\.[0-9]*\\.')"
+        f"and not (contains({text}, '.') and regexp_matches({text}, '[0-9]*\\.[0-9]*\\.'))"
     )
 
 
@@ -134,29 +155,32 @@ def _duration_valid(text: str) -> str:
 _PRINTABLE_START = "ascii(line) between 33 and 126"
 
 
-def _extract_sql() -> str:
+def _extract_sql(validate: bool) -> str:
     """Stage 1: one parse per statement; every property of interest as JSON text. Line
     numbers count blank lines too (they are what an editor shows), blank lines are not
-    statements."""
+    statements. Unless ``validate``, a line that starts like an object is taken to be
+    JSON without a parse of its own: ``json_extract`` then fails the query if it is not
+    (``_check_statements``)."""
     paths = ", ".join(lit(p) for p in _PATHS.values())
     columns = ", ".join(
         f"nullif(f[{i + 1}]::varchar, 'null') as j_{name}" for i, name in enumerate(_PATHS)
     )
+    is_json = "json_valid(line)" if validate else "is_object or json_valid(line)"
     return f"""
         select line_no, line, is_json, valid, {columns}
         from (
             select line_no, line, is_json, valid,
                    case when valid then json_extract(line, [{paths}]) end as f
-            from (select {ordinal("_sp_lines")} + 1 as line_no, line,
-                         json_valid(line) as is_json,
-                         is_json and case when {_PRINTABLE_START} then ascii(line) = 123
-                                          else starts_with(ltrim(line), '{{') end as valid
-                  from _sp_lines
-                  where case when {_PRINTABLE_START} then true else trim(line) <> '' end)
+            from (select line_no, line, {is_json} as is_json, is_json and is_object as valid
+                  from (select {ordinal("_sp_lines")} + 1 as line_no, line,
+                               case when {_PRINTABLE_START} then ascii(line) = 123
+                                    else starts_with(ltrim(line), '{{') end as is_object
+                        from _sp_lines
+                        where case when {_PRINTABLE_START} then true else trim(line) <> '' end))
         )"""
 
 
-def _typed_sql() -> str:
+def _typed_sql(validate: bool) -> str:
     """Stage 2: typed values of each statement (NULL where absent or invalid)."""
     return f"""
         select *,
@@ -185,10 +209,11 @@ def _typed_sql() -> str:
             {_num("j_progress")} as progress_pct,
             case when {_is_str("j_registration")}
                  then try_cast({_text("j_registration")} as uuid)::varchar end as registration
-        from ({_extract_sql()})"""
+        from ({_extract_sql(validate)})"""
 
 
-_SCORE_FIELDS = ("scaled", "raw", "min", "max")
+# result.score property -> its typed column (NULL when absent or not a number)
+_SCORE_FIELDS = {"scaled": "scaled", "raw": "score_raw", "min": "score_min", "max": "score_max"}
 
 
 _Rule = tuple[str, str, str]  # condition, reason code, message (SQL)
@@ -196,13 +221,12 @@ _EMPTY = "[]::struct(code varchar, msg varchar)[]"
 
 
 def _rules() -> list[_Rule]:
-    """The xAPI rules, in the order a statement is checked; the first broken one is its
-    quarantine reason, the others are listed in the message. The actor's match to an
-    employee comes last (``unknown_actor``), once persons are looked up."""
+    """The xAPI rules of a statement (a line that is a JSON object), in the order it is
+    checked; the first broken one is its quarantine reason, the others are listed in the
+    message. The actor's match to an employee comes last (``unknown_actor``)."""
     m = lit
-    iri = f"'{_IRI}'"
     score_types = " or ".join(
-        f"(j_{f} is not null and {_num('j_' + f)} is null)" for f in _SCORE_FIELDS
+        f"(j_{f} is not null and {typed} is null)" for f, typed in _SCORE_FIELDS.items()
     )
     rules = [
         (
@@ -226,7 +250,7 @@ def _rules() -> list[_Rule]:
         ),
         ("j_verb is null", "missing_verb", m("the statement has no verb")),
         (
-            f"j_verb is not null and not coalesce(regexp_full_match(verb, {iri}), false)",
+            f"j_verb is not null and not coalesce({_is_iri('verb')}, false)",
             "invalid_verb_id",
             m("verb.id must be an IRI, e.g. http://adlnet.gov/expapi/verbs/completed"),
         ),
@@ -235,8 +259,7 @@ def _rules() -> list[_Rule]:
             "j_object is not null and ("
             "not starts_with(j_object, '{') "
             "or object_kind not in ('Activity', 'Agent', 'Group', 'StatementRef', 'SubStatement')"
-            f" or (object_kind = 'Activity' and not coalesce(regexp_full_match(object, {iri}),"
-            " false))"
+            f" or (object_kind = 'Activity' and not coalesce({_is_iri('object')}, false))"
             # a CASE, not AND: DuckDB would try (and fail) the cast for every Activity
             " or case when object_kind = 'StatementRef' then try_cast(object as uuid) is null"
             " end)",
@@ -298,33 +321,37 @@ def _rules() -> list[_Rule]:
             "invalid_version",
             "'version ' || j_version || ' is not 1.0.x'",
         ),
-    ]
-    return [
-        ("not is_json", "malformed_json", m("not valid JSON; fix or remove it")),
         (
-            "is_json and not valid",
-            "invalid_statement",
-            m("not a JSON object; a statement is an object with actor, verb and object"),
+            "person_key is null",
+            "unknown_actor",
+            m(
+                "the actor matches no employee (account.name is no employee_id and mbox no "
+                "e-mail of hr/employees.csv); add the person to the HR export or fix the "
+                "LMS's user mapping"
+            ),
         ),
-        *((f"valid and ({condition})", code, message) for condition, code, message in rules),
     ]
-
-
-_UNKNOWN_ACTOR = lit(
-    "the actor matches no employee (account.name is no employee_id and mbox no "
-    "e-mail of hr/employees.csv); add the person to the HR export or fix the "
-    "LMS's user mapping"
-)
+    return rules
 
 
 def _problems() -> str:
-    """The broken rules of a statement. The list is only built for statements that break
-    one: building and filtering a list of structs per row costs more than all the rules'
+    """The broken rules of a line. The list is only built for lines that break one:
+    building and filtering a list of structs per row costs more than all the rules'
     conditions, and almost every statement passes."""
-    rules = _rules()
-    broken = " or ".join(f"({condition})" for condition, _, _ in rules)
+    statement_rules = _rules()
+    rules = [
+        ("not is_json", "malformed_json", lit("not valid JSON; fix or remove it")),
+        (
+            "is_json and not valid",
+            "invalid_statement",
+            lit("not a JSON object; a statement is an object with actor, verb and object"),
+        ),
+        *((f"valid and ({condition})", code, msg) for condition, code, msg in statement_rules),
+    ]
+    # a line that is no statement breaks one of the first two rules
+    broken = " or ".join(f"({condition})" for condition, _, _ in statement_rules)
     listed = problems_list([problem(*rule) for rule in rules])
-    return f"case when {broken} then {listed} else {_EMPTY} end"
+    return f"case when not valid or {broken} then {listed} else {_EMPTY} end"
 
 
 def _payload() -> str:
@@ -355,8 +382,11 @@ def _payload() -> str:
         ("version", "j_version"),
         ("attachments", "j_attachments"),
     ]
-    # each member brings its leading comma; concat skips the NULL (absent) ones
-    members = ", ".join(f"',\"{name}\":' || ({expr})" for name, expr in parts)
+    # each member is its key (with a leading comma) and its value, both NULL when the
+    # value is: concat skips them. Passing them apart spares a copy of every fragment.
+    members = ", ".join(
+        f"case when ({expr}) is not null then ',\"{name}\":' end, ({expr})" for name, expr in parts
+    )
     return (
         f"case when statement_id is null then '{{' || ltrim(concat({members}, '}}'), ',') "
         f"else concat('{{\"id\":\"', statement_id, '\"', {members}, '}}') end"
@@ -373,8 +403,17 @@ def _statement_uuid(line: str | None) -> str | None:
     return str(uuid.uuid5(STATEMENT_NAMESPACE, canonical))
 
 
-def register_functions(con: duckdb.DuckDBPyConnection) -> None:
+def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """``sp_statement_uuid`` and ``sp_mbox_hash``, the keyed hash of an mbox address
+    (privacy.email_hash). The latter is called for every statement with an mbox, but few
+    people make many statements: each address is hashed once and remembered."""
     define_function(con, "sp_statement_uuid", _statement_uuid)
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def _mbox_hash(email: str | None) -> str | None:
+        return None if email is None else email_hash(email, key)
+
+    define_function(con, "sp_mbox_hash", _mbox_hash)
 
 
 def _first_char(file: LandingFile) -> str:
@@ -412,7 +451,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     return "element"
 
 
-_CHECKED = "_sp_statements"  # the typed rows (dedup.TYPED's columns) of a statement file
+_TYPED = "_sp_x"  # the typed rows (dedup.TYPED's columns) of a statement file
 
 # What makes two statements with one id the same statement: the typed values plus
 # the statement's own timestamp (``timestamp`` falls back to ``stored``, which an LRS
@@ -436,14 +475,13 @@ _CONTENT = [
 ]
 
 
-def _build_typed(con: duckdb.DuckDBPyConnection) -> None:
-    """``_sp_x``: every statement checked and cleaned in one pass over the lines; then
-    ``_sp_statements``, its copy with the person (looked up per distinct identifier) and
-    the last rule, whether the actor is an employee."""
-    con.execute(
-        f"""
-        create or replace temp table _sp_x as
-        select line_no, valid, actor_kind, account, email, statement_id, verb as verb_id,
+def _checked_sql(validate: bool) -> str:
+    """``_sp_x``: every statement checked, cleaned and its actor looked up in one pass
+    over the lines (dedup.TYPED's columns). Persons by the identifier the actor carries:
+    account.name = employee_id, or the keyed hash of the mbox address."""
+    return f"""
+        create or replace temp table {_TYPED} as
+        select line_no, valid, statement_id, person_key, verb as verb_id,
                case when object_kind in ('Activity', 'StatementRef') then object end
                    as object_id,
                object_id in (select content_id from raw.lms_catalog) as object_in_catalog,
@@ -462,86 +500,97 @@ def _build_typed(con: duckdb.DuckDBPyConnection) -> None:
                     else '{{"bytes":' || strlen(line) || '}}' end
                    as payload
         from (
-            select *,
+            select t.*,
                    coalesce(id_value, case when valid and j_id is null
-                                           then sp_statement_uuid(line) end) as statement_id
-            from ({_typed_sql()})
+                                           then sp_statement_uuid(line) end) as statement_id,
+                   case when actor_kind = 'Agent'
+                        then coalesce(pa.person_key, pm.person_key) end as person_key
+            from ({_typed_sql(validate)}) t
+            left join _sp_persons pa on pa.kind = 'account' and pa.value = t.account
+            left join _sp_persons pm on pm.kind = 'mbox'
+                and pm.value = case when t.email is not null then sp_mbox_hash(t.email) end
         )
         """
-    )
-    con.execute("drop table _sp_lines")  # a file's text need not stay in memory
-    # Persons by the identifier the actor carries: account.name = employee_id, or the
-    # keyed hash of the mbox address (distinct values only: few persons, many events).
+
+
+def _check_statements(con: duckdb.DuckDBPyConnection) -> None:
+    """``_sp_x`` from ``_sp_lines``, each line parsed once. Should a line that starts like
+    an object not be JSON (a hand-edited export), the query fails and is repeated with
+    every line validated first: such a file costs up to twice as much, every other file a
+    parse per line less (a tenth of the query). An export cut off in its last line (the
+    likeliest broken file) is validated right away."""
+    [(last_is_json,)] = con.execute(
+        "select bool_and(json_valid(line)) from _sp_lines "
+        "where rowid = (select max(rowid) from _sp_lines)"
+    ).fetchall()
+    if last_is_json is not False:
+        with contextlib.suppress(duckdb.InvalidInputException):
+            con.execute(_checked_sql(validate=False))
+            return
+    con.execute(_checked_sql(validate=True))
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A statement file read and checked into temp tables, or why it cannot be read."""
+
+    unit: str = "line"  # what a row number counts: 'line' or 'element' (of an array)
+    unreadable: str | None = None
+
+
+def stage_statement_file(con: duckdb.DuckDBPyConnection, file: LandingFile) -> StagedFile:
+    """Read and check a statement file into ``_sp_x``: temp tables only, so the runner
+    does this before the file's transaction, where a failed query
+    (``_check_statements``) would abort it."""
+    try:
+        unit = _read_lines(con, file)
+    except (duckdb.Error, OSError, EOFError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        return StagedFile(unreadable=first)
+    # Who the identifiers are (the least person key where HR gives one to several).
     con.execute(
         """
-        create or replace temp table _sp_actor_keys as
-        select 'account' as kind, x.account as value, min(d.person_key) as person_key
-        from (select distinct account from _sp_x where account is not null) x
-        join published.employee_directory d on d.employee_id = x.account
-        group by all
+        create or replace temp table _sp_persons as
+        select 'account' as kind, employee_id as value, min(person_key) as person_key
+        from published.employee_directory group by all
         union all
-        select 'mbox', x.email, min(i.person_key)
-        from (select email, sp_email_hash(email) as h
-              from (select distinct email from _sp_x where email is not null)) x
-        join audit.person_identity i on i.email_hash = x.h
-        group by all
+        select 'mbox', email_hash, min(person_key) from audit.person_identity group by all
         """
     )
-    con.execute(
-        f"""
-        create or replace temp table {_CHECKED} as
-        select * exclude (problems, account, email, actor_kind),
-               case when valid and person_key is null
-                    then list_append(problems, {{'code': 'unknown_actor', 'msg': {_UNKNOWN_ACTOR}}})
-                    else problems end as problems
-        from (
-            select x.*,
-                   case when x.actor_kind = 'Agent'
-                        then coalesce(ka.person_key, km.person_key) end as person_key
-            from _sp_x x
-            left join _sp_actor_keys ka on ka.kind = 'account' and ka.value = x.account
-            left join _sp_actor_keys km on km.kind = 'mbox' and km.value = x.email
-        )
-        """
-    )
+    _check_statements(con)
+    con.execute("drop table _sp_lines")  # a file's text need not stay in memory
+    return StagedFile(unit)
 
 
 def load_statement_file(
     con: duckdb.DuckDBPyConnection,
     file: LandingFile,
+    staged: StagedFile,
     result: FileResult,
     loaded_at: datetime,
 ) -> FileResult:
-    try:
-        unit = _read_lines(con, file)
-    except (duckdb.Error, OSError, EOFError) as exc:
-        first = str(exc).strip().splitlines()[0]
+    """Load a staged file (``stage_statement_file``): inside the file's transaction."""
+    if staged.unreadable is not None:
         return quarantine_file(
             con,
             result,
             1,
             "malformed_json",
-            f"cannot be read as JSON lines or a JSON array of statements ({first}); "
-            "export it again as UTF-8 JSON",
+            "cannot be read as JSON lines or a JSON array of statements "
+            f"({staged.unreadable}); export it again as UTF-8 JSON",
         )
-    _build_typed(con)
-    result.rows_in = con.execute("select count(*) from _sp_x").fetchone()[0]
+    result.rows_in = con.execute(f"select count(*) from {_TYPED}").fetchone()[0]
     resolve_outcomes(
-        con, "lms_statements", ("statement_id",), _CONTENT, immutable=True, typed=_CHECKED
+        con, "lms_statements", ("statement_id",), _CONTENT, immutable=True, typed=_TYPED
     )
     raw_columns = [name for name, _ in RAW_TABLES["lms_statements"]]
-    insert_loaded(
-        con,
-        "lms_statements",
-        raw_columns,
-        lineage_values(file, loaded_at),
-    )
+    insert_loaded(con, "lms_statements", raw_columns, lineage_values(file, loaded_at))
     con.execute(
         f"""
         insert into audit.quarantine
         select 'lms_statements', {lit(file.relative)}, line_no,
                payload, reason_code,
-               {lit(file.relative)} || ' {unit} ' || line_no || ': ' || case
+               {lit(file.relative)} || ' {staged.unit} ' || line_no || ': ' || case
                    when reason_code = 'conflicting_duplicate' then
                        'statement id ' || statement_id || ' was already stored with '
                        || 'different content; an LRS never changes a stored statement: '
