@@ -39,6 +39,19 @@ def email_hash(email: str, key: bytes) -> str:
     return keyed_hash(email.strip().lower(), key)
 
 
+def mbox_sha1sum_hash(sha1sum: str, key: bytes) -> str:
+    """Matches xAPI ``mbox_sha1sum`` actors (the SHA1 of ``mailto:<address>``, which LMSs
+    send instead of the address for privacy) to HR records. Kept in the same table as
+    ``email_hash``, with its own prefix, so the two kinds of identifier cannot collide."""
+    return keyed_hash("mbox_sha1sum:" + sha1sum.strip().lower(), key)
+
+
+def email_sha1sum(email: str) -> str:
+    """The ``mbox_sha1sum`` an LMS computes for an address (lower case, as mail systems
+    treat addresses and as ``email_hash`` does)."""
+    return hashlib.sha1(("mailto:" + email.strip().lower()).encode()).hexdigest()
+
+
 def define_function(
     con: duckdb.DuckDBPyConnection, name: str, func: Callable[[str | None], str | None]
 ) -> None:
@@ -51,7 +64,8 @@ def define_function(
 
 
 def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """SQL functions ``sp_person_key`` and ``sp_email_hash`` bound to this key, so
+    """SQL functions ``sp_person_key``, ``sp_email_hash`` and ``sp_email_sha1sum_hash``
+    (the keyed hash of an address's ``mbox_sha1sum``) bound to this key, so
     ingestion can pseudonymise inside DuckDB; they are applied to distinct identifiers
     or to rejected rows, so the Python call per value stays cheap."""
 
@@ -61,8 +75,12 @@ def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
     def _email_hash(value: str | None) -> str | None:
         return None if value is None else email_hash(value, key)
 
+    def _email_sha1sum_hash(value: str | None) -> str | None:
+        return None if value is None else mbox_sha1sum_hash(email_sha1sum(value), key)
+
     for name, func in (
         ("sp_person_key", _person_key),
         ("sp_email_hash", _email_hash),
+        ("sp_email_sha1sum_hash", _email_sha1sum_hash),
     ):
         define_function(con, name, func)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skillpath.ingest import ingest_all, xapi
-from skillpath.privacy import person_key
+from skillpath.privacy import email_sha1sum, person_key
 from tests.fixtures.environment import data_environment
 from tests.fixtures.ingest.kit import LANDING, expected_outcomes, landing, query
 
@@ -374,3 +374,49 @@ def test_an_export_cut_off_in_its_last_line(skillpath_env: Path, parses: list[bo
         "select row_number, reason_code from audit.quarantine where file = ?",
         ["lms/statements/cut.jsonl"],
     ) == [(3, "malformed_json")]
+
+
+def test_mbox_sha1sum_actors_are_matched_to_hr_e_mail_addresses(skillpath_env: Path) -> None:
+    """LMSs that keep addresses private send ``mbox_sha1sum``, the SHA1 of
+    ``mailto:<address>`` (xAPI 1.0.3 §2.4.2.3): matched through the HR export's addresses
+    (in any case of address or hex digits), never by storing them."""
+    settings = landing(skillpath_env, ("hr/employees.csv", "lms/catalog.csv"))
+    export = settings.landing_dir / "lms/statements/sha1.jsonl"
+    export.parent.mkdir(parents=True)
+
+    def statement(n: int, sha1sum: str) -> str:
+        return json.dumps(
+            {
+                "id": f"6f1c2a10-0005-4a5b-9c00-00000000000{n}",
+                "actor": {"objectType": "Agent", "mbox_sha1sum": sha1sum},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                "object": {"id": "https://lms.example.org/content/python-101"},
+                "timestamp": "2024-01-05T09:00:00Z",
+            }
+        )
+
+    export.write_text(
+        "\n".join(
+            [
+                statement(1, email_sha1sum("dario.mock@example.org")),
+                statement(2, email_sha1sum("bruno.testcase@example.org").upper()),
+                statement(3, email_sha1sum("nobody@example.org")),
+                statement(4, "not-a-sha1"),
+            ]
+        )
+    )
+    ingest_all(settings)
+    loaded = dict(query(settings, "select statement_id, person_key from raw.lms_statements"))
+    assert loaded == {
+        "6f1c2a10-0005-4a5b-9c00-000000000001": person_key("E004", KEY),
+        "6f1c2a10-0005-4a5b-9c00-000000000002": person_key("E002", KEY),
+    }
+    assert dict(
+        query(
+            settings,
+            "select row_number, reason_code from audit.quarantine where file = ?",
+            ["lms/statements/sha1.jsonl"],
+        )
+    ) == {3: "unknown_actor", 4: "invalid_actor"}
+    stored = {h for (h,) in query(settings, "select email_hash from audit.person_identity")}
+    assert email_sha1sum("dario.mock@example.org") not in stored  # only keyed hashes

@@ -294,8 +294,9 @@ def _quarantine_rows(
 
 
 def _record_identities(con: duckdb.DuckDBPyConnection) -> None:
-    """The employee directory (person key ↔ employee id, for HR's export) and hashed
-    e-mail addresses (for xAPI mbox actors); only from rows that passed validation."""
+    """The employee directory (person key ↔ employee id, for HR's export) and keyed
+    hashes of each e-mail address and of its ``mbox_sha1sum`` (for xAPI ``mbox`` and
+    ``mbox_sha1sum`` actors); only from rows that passed validation."""
     con.execute(
         """
         insert into published.employee_directory
@@ -308,10 +309,12 @@ def _record_identities(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         insert into audit.person_identity
-        select distinct person_key, sp_email_hash(_v_email) as email_hash from _sp_outcome o
+        select distinct person_key, h.email_hash
+        from _sp_outcome o,
+             unnest([sp_email_hash(o._v_email), sp_email_sha1sum_hash(o._v_email)])
+                 as h(email_hash)
         where outcome <> 'quarantined' and _v_email is not null
           and not exists (select 1 from audit.person_identity i
-                          where i.person_key = o.person_key
-                            and i.email_hash = sp_email_hash(o._v_email))
+                          where i.person_key = o.person_key and i.email_hash = h.email_hash)
         """
     )

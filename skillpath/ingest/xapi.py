@@ -37,7 +37,7 @@ from skillpath.ingest.dedup import (
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, quarantine_file, tally
 from skillpath.ingest.sql import lit, problem, problems_list, problems_message
-from skillpath.privacy import define_function, email_hash
+from skillpath.privacy import define_function, email_hash, mbox_sha1sum_hash
 from skillpath.warehouse import RAW_TABLES
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -192,6 +192,9 @@ def _typed_sql(validate: bool) -> str:
                 + (j_openid is not null)::int + (j_account is not null)::int as ifi_count,
             case when {_is_str("j_mbox")} and starts_with(lower({_text("j_mbox")}), 'mailto:')
                  then lower({_text("j_mbox")})[8:] end as email,
+            case when {_is_str("j_mbox_sha1sum")}
+                      and regexp_full_match({_text("j_mbox_sha1sum")}, '[0-9A-Fa-f]{{40}}')
+                 then lower({_text("j_mbox_sha1sum")}) end as sha1sum,
             case when {_is_str("j_account_name")} then {_text("j_account_name")} end
                 as account,
             case when {_is_str("j_verb_id")} then {_text("j_verb_id")} end as verb,
@@ -240,12 +243,14 @@ def _rules() -> list[_Rule]:
             "not starts_with(j_actor, '{') or actor_kind not in ('Agent', 'Group') "
             "or (actor_kind = 'Agent' and ifi_count <> 1) or ifi_count > 1 "
             "or (j_mbox is not null and email is null) "
+            "or (j_mbox_sha1sum is not null and sha1sum is null) "
             "or (j_account is not null and (account is null "
             f"or not coalesce({_is_str('j_account_home')}, false))))",
             "invalid_actor",
             m(
                 "actor must be an Agent (or Group) with exactly one identifier: mbox "
-                "'mailto:…', mbox_sha1sum, openid, or account with homePage and name"
+                "'mailto:…', mbox_sha1sum (40 hex digits), openid, or account with homePage "
+                "and name"
             ),
         ),
         ("j_verb is null", "missing_verb", m("the statement has no verb")),
@@ -325,9 +330,9 @@ def _rules() -> list[_Rule]:
             "person_key is null",
             "unknown_actor",
             m(
-                "the actor matches no employee (account.name is no employee_id and mbox no "
-                "e-mail of hr/employees.csv); add the person to the HR export or fix the "
-                "LMS's user mapping"
+                "the actor matches no employee (account.name is no employee_id, mbox no "
+                "e-mail and mbox_sha1sum no hashed e-mail of hr/employees.csv); add the "
+                "person to the HR export or fix the LMS's user mapping"
             ),
         ),
     ]
@@ -404,9 +409,10 @@ def _statement_uuid(line: str | None) -> str | None:
 
 
 def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """``sp_statement_uuid`` and ``sp_mbox_hash``, the keyed hash of an mbox address
-    (privacy.email_hash). The latter is called for every statement with an mbox, but few
-    people make many statements: each address is hashed once and remembered."""
+    """``sp_statement_uuid``, and ``sp_mbox_hash`` / ``sp_sha1sum_hash``, the keyed hashes
+    of an mbox address / mbox_sha1sum (privacy). These are called for every statement
+    with such an actor, but few people make many statements: each value is hashed once
+    and remembered."""
     define_function(con, "sp_statement_uuid", _statement_uuid)
 
     @functools.lru_cache(maxsize=1 << 16)
@@ -414,6 +420,12 @@ def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
         return None if email is None else email_hash(email, key)
 
     define_function(con, "sp_mbox_hash", _mbox_hash)
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def _sha1sum_hash(sha1sum: str | None) -> str | None:
+        return None if sha1sum is None else mbox_sha1sum_hash(sha1sum, key)
+
+    define_function(con, "sp_sha1sum_hash", _sha1sum_hash)
 
 
 def _first_char(file: LandingFile) -> str:
@@ -478,7 +490,8 @@ _CONTENT = [
 def _checked_sql(validate: bool) -> str:
     """``_sp_x``: every statement checked, cleaned and its actor looked up in one pass
     over the lines (dedup.TYPED's columns). Persons by the identifier the actor carries:
-    account.name = employee_id, or the keyed hash of the mbox address."""
+    account.name = employee_id, or the keyed hash of the mbox address or of the
+    mbox_sha1sum (``audit.person_identity`` holds both for every HR e-mail)."""
     return f"""
         create or replace temp table {_TYPED} as
         select line_no, valid, statement_id, person_key, verb as verb_id,
@@ -504,11 +517,15 @@ def _checked_sql(validate: bool) -> str:
                    coalesce(id_value, case when valid and j_id is null
                                            then sp_statement_uuid(line) end) as statement_id,
                    case when actor_kind = 'Agent'
-                        then coalesce(pa.person_key, pm.person_key) end as person_key
+                        then coalesce(pa.person_key, pm.person_key, ps.person_key) end
+                       as person_key
             from ({_typed_sql(validate)}) t
             left join _sp_persons pa on pa.kind = 'account' and pa.value = t.account
             left join _sp_persons pm on pm.kind = 'mbox'
                 and pm.value = case when t.email is not null then sp_mbox_hash(t.email) end
+            left join _sp_persons ps on ps.kind = 'mbox'
+                and ps.value = case when t.sha1sum is not null
+                                    then sp_sha1sum_hash(t.sha1sum) end
         )
         """
 

@@ -124,7 +124,7 @@ def test_bench_statement_ingestion(skillpath_env: Path) -> None:
 {cpu_seconds:.1f} | {rows_in / seconds:,.0f} | {ge_seconds:.1f} | {rows_in / total:,.0f} |
 
 Whole path of `skillpath.ingest.ingest_source(settings, "lms_statements")`: checksum,
-read, parse, validate every xAPI rule, match actors (account and mbox), dedup, load,
+read, parse, validate every xAPI rule, match actors (account, mbox, mbox_sha1sum), dedup, load,
 quarantine, voiding/catalogue flags. The Great Expectations suite of the raw table runs
 after it (a Dagster asset check), so "statements/s" leaves it out and "incl. GE" adds it.
 "CPU s" is the process's CPU time (all threads): on a shared machine it compares runs
