@@ -122,10 +122,9 @@ def role_popularity(
 
 def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFrame:
     """(person_key, content_id, skill_id, level_taught, expected_level, weighted_gap) for
-    every item
-    teaching a skill the person lacks for their role (gap > 0), gaps and levels measured
-    from the expected level (``ml.skill_prior``): without evidence a person is not at 0,
-    but where people in their role usually are."""
+    every item teaching a skill the person lacks for their role (gap > 0), gaps and levels
+    measured from the expected level (``ml.skill_prior``): without evidence a person is
+    not at 0, but where people in their role usually are."""
     gaps = expected_gaps(marts)
     gaps = gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)]
     pairs = gaps.merge(marts.content_skills, on="skill_id")
