@@ -420,3 +420,54 @@ def test_mbox_sha1sum_actors_are_matched_to_hr_e_mail_addresses(skillpath_env: P
     ) == {3: "unknown_actor", 4: "invalid_actor"}
     stored = {h for (h,) in query(settings, "select email_hash from audit.person_identity")}
     assert email_sha1sum("dario.mock@example.org") not in stored  # only keyed hashes
+
+
+def test_statements_of_a_person_hr_did_not_know_yet_load_once_hr_does(
+    skillpath_env: Path,
+) -> None:
+    """The LMS knows a new hire before the HR export does: their statements are
+    quarantined as ``unknown_actor``, and loaded when a later HR export brings them —
+    the file is retried once, its other rows count as duplicates, each quarantined row
+    keeps one current fate, and an unchanged landing directory stays a no-op."""
+    settings = landing(skillpath_env, ("lms/catalog.csv",))
+    hr = (LANDING / "hr/employees.csv").read_text().splitlines()
+    employees = settings.landing_dir / "hr/employees.csv"
+    employees.parent.mkdir(parents=True)
+    employees.write_text("\n".join(line for line in hr if not line.startswith("E004,")))
+    export = settings.landing_dir / "lms/statements/new-hire.jsonl"
+    export.parent.mkdir(parents=True)
+
+    def statement(n: int, employee_id: str) -> str:
+        return json.dumps(
+            {
+                "id": f"6f1c2a10-0006-4a5b-9c00-00000000000{n}",
+                "actor": {"account": {"homePage": "https://hr.example.org", "name": employee_id}},
+                "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+                "object": {"id": "https://lms.example.org/content/python-101"},
+                "timestamp": "2024-01-05T09:00:00Z",
+            }
+        )
+
+    export.write_text("\n".join([statement(1, "E001"), statement(2, "E004"), statement(3, "X9")]))
+
+    def ingest_statements() -> list[tuple]:
+        ingest_all(settings)
+        return query(
+            settings,
+            "select rows_in, rows_loaded, rows_quarantined, rows_duplicate from audit.ingest_log "
+            "where file = 'lms/statements/new-hire.jsonl' order by finished_at",
+        )
+
+    assert ingest_statements() == [(3, 1, 2, 0)]
+    assert ingest_statements() == [(3, 1, 2, 0)]  # HR unchanged: nothing to retry
+    employees.write_text("\n".join(hr))  # the next HR export knows E004
+    assert ingest_statements() == [(3, 1, 2, 0), (3, 1, 1, 1)]
+    assert ingest_statements() == [(3, 1, 2, 0), (3, 1, 1, 1)]
+    loaded = dict(query(settings, "select statement_id, person_key from raw.lms_statements"))
+    assert loaded["6f1c2a10-0006-4a5b-9c00-000000000002"] == person_key("E004", KEY)
+    assert len(loaded) == 2
+    assert query(
+        settings,
+        "select row_number, reason_code from audit.quarantine "
+        "where file = 'lms/statements/new-hire.jsonl'",
+    ) == [(3, "unknown_actor")]

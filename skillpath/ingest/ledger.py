@@ -77,6 +77,34 @@ def already_ingested(con: duckdb.DuckDBPyConnection, file: str, checksum: str) -
     return row is not None
 
 
+def awaiting_new_persons(
+    con: duckdb.DuckDBPyConnection, file: str, checksum: str
+) -> datetime | None:
+    """When this version of a statement file was last ingested, if that left statements
+    quarantined as ``unknown_actor`` and HR has since brought persons it did not know
+    then: the LMS often knows a new hire before the HR export does, and their first
+    statements must not stay lost. None otherwise (the file stays skipped)."""
+    row = con.execute(
+        """
+        with last as (
+            select started_at, finished_at from audit.ingest_log
+            where file = ? and checksum = ? order by finished_at desc limit 1
+        )
+        select l.started_at from last l
+        where exists (select 1 from audit.quarantine q
+                      where q.file = ? and q.reason_code = 'unknown_actor'
+                        and q.quarantined_at >= l.started_at)
+          and exists (select 1 from raw.hr_employees h
+                      where h._loaded_at > l.finished_at
+                        and not exists (select 1 from raw.hr_employees k
+                                        where k.person_key = h.person_key
+                                          and k._loaded_at <= l.finished_at))
+        """,
+        [file, checksum, file],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
     if not result.balanced:
         raise AssertionError(

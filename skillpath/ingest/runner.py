@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 
@@ -17,6 +18,7 @@ from skillpath.ingest.ledger import (
     FAILED,
     FileResult,
     already_ingested,
+    awaiting_new_persons,
     ensure_ingest_layout,
     quarantine_file,
     record_file,
@@ -71,8 +73,15 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, settings: Settings) -> No
 
 
 def _ingest_file(
-    con: duckdb.DuckDBPyConnection, source: Source, file: LandingFile, digest: str
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file: LandingFile,
+    digest: str,
+    supersedes: datetime | None = None,
 ) -> FileResult:
+    """One file in one transaction. ``supersedes``: this version of the file was ingested
+    from then on before; its quarantine rows since are replaced by this run's, so each
+    row has one current fate (the earlier run's counts stay in the log)."""
     result = FileResult(source.table, file.relative, digest)
     loaded_at = utcnow()
     try:
@@ -81,6 +90,11 @@ def _ingest_file(
         staged = xapi.stage_statement_file(con, file) if source.is_statements else None
         con.execute("begin transaction")
         try:
+            if supersedes is not None:
+                con.execute(
+                    "delete from audit.quarantine where file = ? and quarantined_at >= ?",
+                    [file.relative, supersedes],
+                )
             if staged is not None:
                 xapi.load_statement_file(con, file, staged, result, loaded_at)
             else:
@@ -115,10 +129,15 @@ def _ingest_new(
     digest: str,
     outcome: SourceResult,
 ) -> None:
+    supersedes = None
     if already_ingested(con, file.relative, digest):
-        outcome.skipped.append(file.relative)
-        return
-    result = _ingest_file(con, source, file, digest)
+        if source.is_statements:
+            supersedes = awaiting_new_persons(con, file.relative, digest)
+        if supersedes is None:
+            outcome.skipped.append(file.relative)
+            return
+        log.info("%s: HR knows new persons; retrying its unknown actors", file.relative)
+    result = _ingest_file(con, source, file, digest, supersedes)
     log.info("%s: %s", file.relative, result.message or f"all {result.rows_in} rows loaded")
     outcome.files.append(result)
 
