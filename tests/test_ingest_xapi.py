@@ -379,7 +379,8 @@ def test_an_export_cut_off_in_its_last_line(skillpath_env: Path, parses: list[bo
 def test_mbox_sha1sum_actors_are_matched_to_hr_e_mail_addresses(skillpath_env: Path) -> None:
     """LMSs that keep addresses private send ``mbox_sha1sum``, the SHA1 of
     ``mailto:<address>`` (xAPI 1.0.3 §2.4.2.3): matched through the HR export's addresses
-    (in any case of address or hex digits), never by storing them."""
+    (in any case of address or hex digits), never by storing them. A Group is no person:
+    ``group_actor``, not ``unknown_actor`` (nothing to retry when HR changes)."""
     settings = landing(skillpath_env, ("hr/employees.csv", "lms/catalog.csv"))
     export = settings.landing_dir / "lms/statements/sha1.jsonl"
     export.parent.mkdir(parents=True)
@@ -402,6 +403,19 @@ def test_mbox_sha1sum_actors_are_matched_to_hr_e_mail_addresses(skillpath_env: P
                 statement(2, email_sha1sum("bruno.testcase@example.org").upper()),
                 statement(3, email_sha1sum("nobody@example.org")),
                 statement(4, "not-a-sha1"),
+                # a group is no person, even with a known member's identifier
+                json.dumps(
+                    {
+                        "id": "6f1c2a10-0005-4a5b-9c00-000000000005",
+                        "actor": {
+                            "objectType": "Group",
+                            "mbox_sha1sum": email_sha1sum("dario.mock@example.org"),
+                        },
+                        "verb": {"id": "http://adlnet.gov/expapi/verbs/attended"},
+                        "object": {"id": "https://lms.example.org/content/python-101"},
+                        "timestamp": "2024-01-05T09:00:00Z",
+                    }
+                ),
             ]
         )
     )
@@ -417,7 +431,7 @@ def test_mbox_sha1sum_actors_are_matched_to_hr_e_mail_addresses(skillpath_env: P
             "select row_number, reason_code from audit.quarantine where file = ?",
             ["lms/statements/sha1.jsonl"],
         )
-    ) == {3: "unknown_actor", 4: "invalid_actor"}
+    ) == {3: "unknown_actor", 4: "invalid_actor", 5: "group_actor"}
     stored = {h for (h,) in query(settings, "select email_hash from audit.person_identity")}
     assert email_sha1sum("dario.mock@example.org") not in stored  # only keyed hashes
 

@@ -327,6 +327,14 @@ def _rules() -> list[_Rule]:
             "'version ' || j_version || ' is not 1.0.x'",
         ),
         (
+            "actor_kind = 'Group'",
+            "group_actor",
+            m(
+                "the actor is a Group (xAPI 1.0.3 §2.4.2.2): learning records are kept per "
+                "person; have the LMS send one statement per member"
+            ),
+        ),
+        (
             "person_key is null",
             "unknown_actor",
             m(
