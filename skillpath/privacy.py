@@ -9,6 +9,7 @@ never stored.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import re
@@ -64,23 +65,23 @@ def define_function(
 
 
 def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """SQL functions ``sp_person_key``, ``sp_email_hash`` and ``sp_email_sha1sum_hash``
-    (the keyed hash of an address's ``mbox_sha1sum``) bound to this key, so
-    ingestion can pseudonymise inside DuckDB; they are applied to distinct identifiers
-    or to rejected rows, so the Python call per value stays cheap."""
+    """SQL functions bound to this key, so ingestion can pseudonymise inside DuckDB:
+    ``sp_person_key``, ``sp_email_hash``, ``sp_email_sha1sum_hash`` (an address's
+    ``mbox_sha1sum``, hashed) and ``sp_sha1sum_hash`` (a statement's ``mbox_sha1sum``,
+    hashed). Each value is hashed once and remembered: statements call them per row, and
+    few people make many statements."""
 
-    def _person_key(value: str | None) -> str | None:
-        return None if value is None else person_key(value, key)
+    def cached(func: Callable[[str], str]) -> Callable[[str | None], str | None]:
+        @functools.lru_cache(maxsize=1 << 16)
+        def call(value: str | None) -> str | None:
+            return None if value is None else func(value)
 
-    def _email_hash(value: str | None) -> str | None:
-        return None if value is None else email_hash(value, key)
-
-    def _email_sha1sum_hash(value: str | None) -> str | None:
-        return None if value is None else mbox_sha1sum_hash(email_sha1sum(value), key)
+        return call
 
     for name, func in (
-        ("sp_person_key", _person_key),
-        ("sp_email_hash", _email_hash),
-        ("sp_email_sha1sum_hash", _email_sha1sum_hash),
+        ("sp_person_key", lambda v: person_key(v, key)),
+        ("sp_email_hash", lambda v: email_hash(v, key)),
+        ("sp_email_sha1sum_hash", lambda v: mbox_sha1sum_hash(email_sha1sum(v), key)),
+        ("sp_sha1sum_hash", lambda v: mbox_sha1sum_hash(v, key)),
     ):
-        define_function(con, name, func)
+        define_function(con, name, cached(func))

@@ -67,9 +67,8 @@ def prepare_connection(con: duckdb.DuckDBPyConnection, settings: Settings) -> No
     """UTC for every timestamp, the layout, and the pseudonymisation functions."""
     con.execute("set TimeZone = 'UTC'")
     ensure_ingest_layout(con)
-    key = pseudonym_key(settings)
-    privacy.register_functions(con, key)
-    xapi.register_functions(con, key)
+    privacy.register_functions(con, pseudonym_key(settings))
+    xapi.register_functions(con)
 
 
 def _ingest_file(

@@ -18,7 +18,6 @@ them and looks their actors up, and dedup only materialises the contested rows
 from __future__ import annotations
 
 import contextlib
-import functools
 import gzip
 import json
 import uuid
@@ -37,7 +36,7 @@ from skillpath.ingest.dedup import (
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, quarantine_file, tally
 from skillpath.ingest.sql import lit, problem, problems_list, problems_message
-from skillpath.privacy import define_function, email_hash, mbox_sha1sum_hash
+from skillpath.privacy import define_function
 from skillpath.warehouse import RAW_TABLES
 
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
@@ -416,24 +415,8 @@ def _statement_uuid(line: str | None) -> str | None:
     return str(uuid.uuid5(STATEMENT_NAMESPACE, canonical))
 
 
-def register_functions(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
-    """``sp_statement_uuid``, and ``sp_mbox_hash`` / ``sp_sha1sum_hash``, the keyed hashes
-    of an mbox address / mbox_sha1sum (privacy). These are called for every statement
-    with such an actor, but few people make many statements: each value is hashed once
-    and remembered."""
+def register_functions(con: duckdb.DuckDBPyConnection) -> None:
     define_function(con, "sp_statement_uuid", _statement_uuid)
-
-    @functools.lru_cache(maxsize=1 << 16)
-    def _mbox_hash(email: str | None) -> str | None:
-        return None if email is None else email_hash(email, key)
-
-    define_function(con, "sp_mbox_hash", _mbox_hash)
-
-    @functools.lru_cache(maxsize=1 << 16)
-    def _sha1sum_hash(sha1sum: str | None) -> str | None:
-        return None if sha1sum is None else mbox_sha1sum_hash(sha1sum, key)
-
-    define_function(con, "sp_sha1sum_hash", _sha1sum_hash)
 
 
 def _first_char(file: LandingFile) -> str:
@@ -530,7 +513,7 @@ def _checked_sql(validate: bool) -> str:
             from ({_typed_sql(validate)}) t
             left join _sp_persons pa on pa.kind = 'account' and pa.value = t.account
             left join _sp_persons pm on pm.kind = 'mbox'
-                and pm.value = case when t.email is not null then sp_mbox_hash(t.email) end
+                and pm.value = case when t.email is not null then sp_email_hash(t.email) end
             left join _sp_persons ps on ps.kind = 'mbox'
                 and ps.value = case when t.sha1sum is not null
                                     then sp_sha1sum_hash(t.sha1sum) end
