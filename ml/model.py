@@ -18,8 +18,8 @@ family's: ``ml.baselines.smoothed_role_rates``). LightFM learns behaviour from f
 interactions per person; the two rules carry what is known without learning — what the
 role needs and what colleagues in the role take — and are exact for people the model has
 little on. The weights are fitted on a validation slice inside the training history
-(ml.train) and travel with the model; a
-model with weight only on ``lightfm`` ranks exactly as LightFM alone.
+(ml.train) and travel with the model; a model with weight only on ``lightfm`` ranks
+exactly as LightFM alone.
 """
 
 from __future__ import annotations
