@@ -45,6 +45,8 @@ PROGRESS = "https://w3id.org/xapi/cmi5/result/extensions/progress"
 STATEMENT_NAMESPACE = uuid.UUID("5b8e7d2a-9c1f-5e3b-8a47-2f0d6c9e1b34")
 # Properties an LRS sets itself; left out of the content that names an id-less statement.
 _LRS_PROPERTIES = ("stored", "authority", "version")
+# Context properties that name persons (the last two are xAPI 2.0's): not in payloads.
+_CONTEXT_PERSONS = ("instructor", "team", "contextAgents", "contextGroups")
 
 # name -> JSON path; each becomes a column of the extracted JSON text (NULL if absent).
 _PATHS = {
@@ -75,6 +77,8 @@ _PATHS = {
     "registration": "$.context.registration",
     "instructor": "$.context.instructor",
     "team": "$.context.team",
+    "context_agents": "$.context.contextAgents",  # xAPI 2.0
+    "context_groups": "$.context.contextGroups",  # xAPI 2.0
     "timestamp": "$.timestamp",
     "stored": "$.stored",
     "version": "$.version",
@@ -88,6 +92,7 @@ _DURATION = (
     r"(?:T(?:([0-9.]+)H)?(?:([0-9.]+)M)?(?:([0-9.]+)S)?)?"
 )
 _DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+_DURATION_PARTS = [str(i) for i in range(len(_DURATION_SECONDS))]  # the pattern's groups
 
 
 def _text(col: str) -> str:
@@ -141,11 +146,16 @@ def _duration_seconds(parts: str) -> str:
     )
 
 
-def _duration_valid(text: str) -> str:
+def _duration_valid(text: str, parts: str) -> str:
+    """Whether the text is an ISO 8601 duration, from the one match that parsed it
+    (``parts``): a text the pattern does not match has only empty parts, and so have
+    'P' and 'PT', which are no durations either. A second regex over every duration cost
+    a tenth of the statement query."""
+    some_part = " or ".join(f"{parts}['{i}'] <> ''" for i in _DURATION_PARTS)
     return (
-        f"regexp_full_match({text}, '{_DURATION}') and {text} <> 'P' "
-        f"and not ends_with({text}, 'T') "
-        f"and not (contains({text}, '.') and regexp_matches({text}, '[0-9]*\\.[0-9]*\\.'))"
+        f"({some_part}) and not ends_with({text}, 'T') "
+        f"and case when contains({text}, '.') "
+        f"then not regexp_matches({text}, '[0-9]*\\.[0-9]*\\.') else true end"
     )
 
 
@@ -164,7 +174,11 @@ def _extract_sql(validate: bool) -> str:
     columns = ", ".join(
         f"nullif(f[{i + 1}]::varchar, 'null') as j_{name}" for i, name in enumerate(_PATHS)
     )
-    is_json = "json_valid(line)" if validate else "is_object or json_valid(line)"
+    is_json = (
+        "json_valid(line)"
+        if validate
+        else "case when is_object then true else json_valid(line) end"
+    )
     return f"""
         select line_no, line, is_json, valid, {columns}
         from (
@@ -205,9 +219,9 @@ def _typed_sql(validate: bool) -> str:
             {_num("j_min")} as score_min, {_num("j_max")} as score_max,
             {_bool("j_success")} as success, {_bool("j_completion")} as completion,
             case when {_is_str("j_duration")} then {_text("j_duration")} end as duration,
-            regexp_extract(duration, '^{_DURATION}$', {[str(i) for i in range(7)]})
+            regexp_extract(duration, '^{_DURATION}$', {_DURATION_PARTS})
                 as duration_parts,
-            {_duration_valid("duration")} as duration_valid,
+            {_duration_valid("duration", "duration_parts")} as duration_valid,
             {_num("j_progress")} as progress_pct,
             case when {_is_str("j_registration")}
                  then try_cast({_text("j_registration")} as uuid)::varchar end as registration
@@ -321,9 +335,10 @@ def _rules() -> list[_Rule]:
             m("context.registration is not a UUID"),
         ),
         (
-            "j_version is not null and not starts_with(j_version, '\"1.0')",
+            "j_version is not null and not (starts_with(j_version, '\"1.0.') "
+            "or starts_with(j_version, '\"2.0.'))",
             "invalid_version",
-            "'version ' || j_version || ' is not 1.0.x'",
+            "'version ' || j_version || ' is neither 1.0.x nor 2.0.x'",
         ),
         (
             "actor_kind = 'Group'",
@@ -368,20 +383,29 @@ def _problems() -> str:
 
 def _payload() -> str:
     """The statement without anything that identifies a person: the actor keeps only
-    its objectType, person objects, instructor, team and authority are dropped. Built
+    its objectType, person objects, the context's persons (``_CONTEXT_PERSONS``) and
+    authority are dropped. Built
     from the extracted fragments in one ``concat`` (no second parse, no intermediate
     strings); absent properties are left out."""
     actor = "'{\"objectType\":\"' || actor_kind || '\"}'"
+    drop_persons = json.dumps(dict.fromkeys(_CONTEXT_PERSONS))
+    # a SubStatement's own actor, object and context persons; "context" only patched
+    # where present (a merge patch would add an empty one)
+    sub = json.dumps({"actor": None, "object": None})
+    sub_context = json.dumps(
+        {"actor": None, "object": None, "context": dict.fromkeys(_CONTEXT_PERSONS)}
+    )
     obj = (
         "case when object_kind in ('Agent', 'Group') "
         "then '{\"objectType\":\"' || object_kind || '\"}' "
         "when object_kind = 'SubStatement' then json_merge_patch(j_object, "
-        '\'{"actor":null,"object":null}\')::varchar else j_object end'
+        f"case when json_exists(j_object, '$.context') then {lit(sub_context)} "
+        f"else {lit(sub)} end)::varchar else j_object end"
     )
     context = (
-        "case when j_instructor is not null or j_team is not null then "
-        'json_merge_patch(j_context, \'{"instructor":null,"team":null}\')::varchar '
-        "else j_context end"
+        "case when j_instructor is not null or j_team is not null "
+        "or j_context_agents is not null or j_context_groups is not null then "
+        f"json_merge_patch(j_context, {lit(drop_persons)})::varchar else j_context end"
     )
     parts = [
         ("actor", f"case when j_actor is not null then {actor} end"),
@@ -428,30 +452,71 @@ def _first_char(file: LandingFile) -> str:
 
 def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     """Load the file into ``_sp_lines`` (line), in file order; return 'line' or
-    'element' (what a row number counts)."""
+    'element' (what a row number counts). A ``.json`` file may also be one JSON document
+    (``_read_document``)."""
     path = lit(str(file.path))
     name = file.path.name.lower()
-    if not (name.endswith(".json") or name.endswith(".json.gz")) or _first_char(file) != "[":
-        # Not parallel: splitting lines is no faster on two threads, only busier, and
-        # the other core is better spent hashing the next file (runner).
+    first = _first_char(file) if name.endswith((".json", ".json.gz")) else ""
+    if first == "[":
         con.execute(
             f"""
             create or replace temp table _sp_lines as
-            select line from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false,
-                delim = '\\x1f', quote = '', escape = '', auto_detect = false,
-                new_line = '\\r\\n', strict_mode = false, null_padding = true, parallel = false)
+            select json::varchar as line
+            from read_json({path}, format = 'array', records = false,
+                           columns = {{'json': 'JSON'}}, maximum_object_size = 1073741824)
             """
         )
-        return "line"
+        return "element"
+    # Not parallel: splitting lines is no faster on two threads, only busier, and
+    # the other core is better spent hashing the next file (runner).
     con.execute(
         f"""
         create or replace temp table _sp_lines as
-        select json::varchar as line
-        from read_json({path}, format = 'array', records = false, columns = {{'json': 'JSON'}},
-                       maximum_object_size = 1073741824)
+        select line from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false,
+            delim = '\\x1f', quote = '', escape = '', auto_detect = false,
+            new_line = '\\r\\n', strict_mode = false, null_padding = true, parallel = false)
         """
     )
-    return "element"
+    if first == "{" and _read_document(con, path):
+        return "element"
+    return "line"
+
+
+def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
+    """Replace ``_sp_lines`` by the statements of a ``.json`` file that is one JSON
+    document rather than a statement per line: a pretty-printed statement, or what an
+    LRS answers to GET /statements and exports page by page, a StatementResult
+    ``{"statements": [...], "more": "..."}`` (xAPI 1.0.3 §2.5). The lines tell: a
+    document's first line is no JSON value of its own (pretty-printed), or it is a
+    StatementResult. Should the document not parse, the lines stay and are judged one
+    by one, as for JSON lines. Returns whether the file was a document."""
+    [(document,)] = con.execute(
+        """
+        select case when json_valid(line)
+                    then json_type(line, '$.statements') = 'ARRAY'
+                         and json_type(line, '$.actor') is null
+                    else (select count(*) from _sp_lines) > 1 end
+        from _sp_lines where rowid = (select min(rowid) from _sp_lines)
+        """
+    ).fetchall()
+    if not document:
+        return False
+    with contextlib.suppress(duckdb.Error):
+        con.execute(
+            f"""
+            create or replace temp table _sp_document as
+            select unnest(case when json_type(json, '$.statements') = 'ARRAY'
+                                    and json_type(json, '$.actor') is null
+                               then json_extract(json, '$.statements[*]')
+                               else [json] end)::varchar as line
+            from read_json({path}, format = 'unstructured', records = false,
+                           columns = {{'json': 'JSON'}}, maximum_object_size = 1073741824)
+            """
+        )
+        con.execute("create or replace temp table _sp_lines as from _sp_document")
+        con.execute("drop table _sp_document")
+        return True
+    return False
 
 
 _TYPED = "_sp_x"  # the typed rows (dedup.TYPED's columns) of a statement file
