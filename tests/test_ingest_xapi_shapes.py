@@ -30,14 +30,15 @@ def _statement(n: int, **extra: object) -> dict:
     return statement
 
 
-def _ingest(data: Path, files: dict[str, str]):
-    """The fixture HR export and catalogue plus ``files`` (name → text) as statement
-    exports; the statement source's per-file results by file name."""
+def _ingest(data: Path, files: dict[str, str | bytes]):
+    """The fixture HR export and catalogue plus ``files`` (name → text, or bytes) as
+    statement exports; the statement source's per-file results by file name."""
     settings = landing(data, ("hr/employees.csv", "lms/catalog.csv"))
     folder = settings.landing_dir / "lms/statements"
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        (folder / name).write_text(text)
+        data_bytes = text if isinstance(text, bytes) else text.encode()
+        (folder / name).write_bytes(data_bytes)
     [result] = [r for r in ingest_all(settings) if r.table == "lms_statements"]
     return settings, {Path(f.file).name: f for f in result.files}
 
@@ -162,3 +163,24 @@ def test_iso_8601_durations(skillpath_env: Path, duration: str, seconds: float |
         assert _reasons(settings, "d.jsonl") == {1: "invalid_duration"}
     else:
         assert loaded == [(seconds,)]
+
+
+def test_an_export_that_is_not_utf8_is_rejected_saying_so(skillpath_env: Path) -> None:
+    """xAPI is UTF-8 JSON: a Latin-1 export is rejected as a whole with the line that gave
+    it away, and without quoting that line (it may name the person)."""
+    named = _statement(
+        15,
+        verb={
+            "id": "http://adlnet.gov/expapi/verbs/completed",
+            "display": {"fr-FR": "terminé par René"},
+        },
+    )
+    text = "\n".join(json.dumps(s, ensure_ascii=False) for s in (_statement(14), named))
+    settings, files = _ingest(skillpath_env, {"latin1.jsonl": text.encode("latin-1")})
+    file = files["latin1.jsonl"]
+    assert (file.rows_in, file.rows_quarantined, file.status) == (1, 1, "failed")
+    [(reason,)] = query(
+        settings, "select reason from audit.quarantine where file like 'lms/statements/%'"
+    )
+    assert "line 2 is not UTF-8 text" in reason
+    assert "Ren" not in reason

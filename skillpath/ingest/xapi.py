@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -603,6 +604,16 @@ def _check_statements(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_checked_sql(validate=True))
 
 
+def _read_error(exc: BaseException) -> str:
+    """The reader's first line (the later ones quote the file's text, which may name a
+    person), and what it means when the text is no UTF-8."""
+    first = str(exc).strip().splitlines()[0]
+    line = re.search(r"Line: (\d+)", first)
+    if line and "not utf-8 encoded" in str(exc).lower():
+        return f"line {line.group(1)} is not UTF-8 text"
+    return first
+
+
 @dataclass(frozen=True)
 class StagedFile:
     """A statement file read and checked into temp tables, or why it cannot be read."""
@@ -618,8 +629,7 @@ def stage_statement_file(con: duckdb.DuckDBPyConnection, file: LandingFile) -> S
     try:
         unit = _read_lines(con, file)
     except (duckdb.Error, OSError, EOFError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        return StagedFile(unreadable=first)
+        return StagedFile(unreadable=_read_error(exc))
     # Who the identifiers are (the least person key where HR gives one to several).
     con.execute(
         """
