@@ -184,3 +184,17 @@ def test_an_export_that_is_not_utf8_is_rejected_saying_so(skillpath_env: Path) -
     )
     assert "line 2 is not UTF-8 text" in reason
     assert "Ren" not in reason
+
+
+def test_an_openid_actor_is_unknown_saying_what_the_lms_should_send(
+    skillpath_env: Path,
+) -> None:
+    statement = _statement(16, actor={"objectType": "Agent", "openid": "https://id.example/u/7"})
+    settings, files = _ingest(skillpath_env, {"openid.jsonl": json.dumps(statement)})
+    assert files["openid.jsonl"].rows_quarantined == 1
+    [(code, reason)] = query(
+        settings,
+        "select reason_code, reason from audit.quarantine where file like 'lms/statements/%'",
+    )
+    assert code == "unknown_actor"
+    assert "OpenID" in reason and "account.name = employee_id" in reason

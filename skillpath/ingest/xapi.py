@@ -350,12 +350,20 @@ def _rules() -> list[_Rule]:
             ),
         ),
         (
-            "person_key is null",
+            "person_key is null and j_openid is null",
             "unknown_actor",
             m(
                 "the actor matches no employee (account.name is no employee_id, mbox no "
                 "e-mail and mbox_sha1sum no hashed e-mail of hr/employees.csv); add the "
                 "person to the HR export or fix the LMS's user mapping"
+            ),
+        ),
+        (
+            "person_key is null and j_openid is not null",
+            "unknown_actor",
+            m(
+                "the actor is identified by an OpenID, which HR exports do not carry; have "
+                "the LMS send account.name = employee_id or mbox = mailto:<e-mail> instead"
             ),
         ),
     ]
