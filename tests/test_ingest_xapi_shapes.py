@@ -71,6 +71,18 @@ def test_statement_result_pages_of_an_lrs(skillpath_env: Path) -> None:
     assert stored == 3
 
 
+def test_a_page_longer_than_a_reader_line_on_one_line(skillpath_env: Path) -> None:
+    """Readers stop at 2 MiB lines by default; a page of verbose statements is longer."""
+    definition = {"description": {"en-US": "x" * 3000}}
+    statements = [
+        _statement(100 + n, object={"id": ACTIVITY, "definition": definition}) for n in range(800)
+    ]
+    text = json.dumps({"statements": statements, "more": ""})
+    assert len(text) > 2 * 2**20
+    _, files = _ingest(skillpath_env, {"page.json": text})
+    assert (files["page.json"].rows_in, files["page.json"].rows_loaded) == (800, 800)
+
+
 def test_one_pretty_printed_statement_per_file(skillpath_env: Path) -> None:
     statement = _statement(4)
     settings, files = _ingest(skillpath_env, {"one.json": json.dumps(statement, indent=4)})

@@ -459,6 +459,11 @@ def _first_char(file: LandingFile) -> str:
     return head[:1].decode("latin-1")
 
 
+# The longest line or JSON value read (bytes): a StatementResult page exported on one
+# line easily passes the readers' defaults (2 MiB lines, 16 MiB objects). Costs nothing.
+_MAX_TEXT = 1 << 30
+
+
 def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     """Load the file into ``_sp_lines`` (line), in file order; return 'line' or
     'element' (what a row number counts). A ``.json`` file may also be one JSON document
@@ -472,7 +477,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
             create or replace temp table _sp_lines as
             select json::varchar as line
             from read_json({path}, format = 'array', records = false,
-                           columns = {{'json': 'JSON'}}, maximum_object_size = 1073741824)
+                           columns = {{'json': 'JSON'}}, maximum_object_size = {_MAX_TEXT})
             """
         )
         return "element"
@@ -483,7 +488,8 @@ def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
         create or replace temp table _sp_lines as
         select line from read_csv({path}, columns = {{'line': 'VARCHAR'}}, header = false,
             delim = '\\x1f', quote = '', escape = '', auto_detect = false,
-            new_line = '\\r\\n', strict_mode = false, null_padding = true, parallel = false)
+            new_line = '\\r\\n', strict_mode = false, null_padding = true, parallel = false,
+            max_line_size = {_MAX_TEXT})
         """
     )
     if first == "{" and _read_document(con, path):
@@ -519,7 +525,7 @@ def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
                                then json_extract(json, '$.statements[*]')
                                else [json] end)::varchar as line
             from read_json({path}, format = 'unstructured', records = false,
-                           columns = {{'json': 'JSON'}}, maximum_object_size = 1073741824)
+                           columns = {{'json': 'JSON'}}, maximum_object_size = {_MAX_TEXT})
             """
         )
         con.execute("create or replace temp table _sp_lines as from _sp_document")
