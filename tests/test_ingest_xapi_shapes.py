@@ -4,6 +4,7 @@ durations, each ingested through the real loader."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -55,20 +56,27 @@ def _reasons(settings, name: str) -> dict[int, str]:
 
 def test_statement_result_pages_of_an_lrs(skillpath_env: Path) -> None:
     """GET /statements answers {"statements": [...], "more": ...}; saved pages, on one
-    line or pretty-printed, are exports like any other; rows count the statements."""
+    line or pretty-printed, compressed or not, are exports like any other; rows count
+    the statements."""
     page1 = {"statements": [_statement(1), _statement(2), {"verb": {}}], "more": "/x?page=2"}
-    page2 = {"statements": [_statement(3), _statement(1)], "more": ""}
+    page2 = {"statements": [_statement(3), _statement(1)], "more": "/x?page=3"}
+    page3 = {"statements": [_statement(17)], "more": ""}
     settings, files = _ingest(
         skillpath_env,
-        {"page-1.json": json.dumps(page1), "page-2.json": json.dumps(page2, indent=2)},
+        {
+            "page-1.json": json.dumps(page1),
+            "page-2.json": json.dumps(page2, indent=2),
+            "page-3.json.gz": gzip.compress(json.dumps(page3, indent=2).encode()),
+        },
     )
     one, two = files["page-1.json"], files["page-2.json"]
     assert (one.rows_in, one.rows_loaded, one.rows_quarantined) == (3, 2, 1)
     assert _reasons(settings, "page-1.json") == {3: "missing_actor"}
     # statement 1 again, with the same content: a duplicate of page 1's
     assert (two.rows_in, two.rows_loaded, two.rows_duplicate) == (2, 1, 1)
+    assert (files["page-3.json.gz"].rows_in, files["page-3.json.gz"].rows_loaded) == (1, 1)
     [(stored,)] = query(settings, "select count(*) from raw.lms_statements")
-    assert stored == 3
+    assert stored == 4
 
 
 def test_a_page_longer_than_a_reader_line_on_one_line(skillpath_env: Path) -> None:
