@@ -15,6 +15,7 @@ from pathlib import Path
 from skillpath.settings import Settings
 
 log = logging.getLogger("skillpath")
+OWN_LOGGERS = ("skillpath", "ml", "orchestration")
 
 
 def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
@@ -102,7 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="skillpath",
         description="Micro-personalised learning recommendations: ingest, marts, model, publish.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="debug logging of skillpath (libraries still only warn)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sample = sub.add_parser("sample", help="write the sample organisation's exports")
@@ -153,16 +159,19 @@ def _venv_bin_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
+def configure_logging(verbose: bool) -> None:
+    """Our own progress at INFO (DEBUG with -v); libraries (Great Expectations, MLflow,
+    Dagster's internals) only warn, also with -v: their debug output would bury ours."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _venv_bin_on_path()
     args = build_parser().parse_args(argv)
-    # our own progress at INFO; libraries (Great Expectations, MLflow, ...) only warn
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for name in ("skillpath", "ml", "orchestration"):
-        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    configure_logging(args.verbose)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     return func(args, Settings.from_env())
 
