@@ -4,7 +4,7 @@ a broken file is recorded and skipped while the others load."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -77,16 +77,22 @@ def _ingest_file(
     file: LandingFile,
     digest: str,
     supersedes: datetime | None = None,
+    staging: Future[xapi.StagedFile] | None = None,
 ) -> FileResult:
     """One file in one transaction. ``supersedes``: this version of the file was ingested
     from then on before; its quarantine rows since are replaced by this run's, so each
-    row has one current fate (the earlier run's counts stay in the log)."""
+    row has one current fate (the earlier run's counts stay in the log). ``staging``: the
+    statement file being staged on ``con`` by another thread (``_StatementPipeline``)."""
     result = FileResult(source.table, file.relative, digest)
     loaded_at = utcnow()
     try:
         # A statement file is read and checked into temp tables before its transaction:
         # checking may fail a query and repeat it, which would abort a transaction.
-        staged = xapi.stage_statement_file(con, file) if source.is_statements else None
+        staged = None
+        if staging is not None:
+            staged = staging.result()
+        elif source.is_statements:
+            staged = xapi.stage_statement_file(con, file)
         con.execute("begin transaction")
         try:
             if supersedes is not None:
@@ -121,24 +127,102 @@ def _ingest_file(
     return result
 
 
-def _ingest_new(
+def _to_ingest(
     con: duckdb.DuckDBPyConnection,
     source: Source,
     file: LandingFile,
     digest: str,
     outcome: SourceResult,
-) -> None:
-    supersedes = None
-    if already_ingested(con, file.relative, digest):
-        if source.is_statements:
-            supersedes = awaiting_new_persons(con, file.relative, digest)
-        if supersedes is None:
-            outcome.skipped.append(file.relative)
-            return
-        log.info("%s: HR knows new persons; retrying its unknown actors", file.relative)
-    result = _ingest_file(con, source, file, digest, supersedes)
-    log.info("%s: %s", file.relative, result.message or f"all {result.rows_in} rows loaded")
+) -> tuple[bool, datetime | None]:
+    """Whether to ingest this version of the file, and since when an earlier ingestion of
+    it is superseded (``_ingest_file``); an unchanged file is noted as skipped."""
+    if not already_ingested(con, file.relative, digest):
+        return True, None
+    supersedes = awaiting_new_persons(con, file.relative, digest) if source.is_statements else None
+    if supersedes is None:
+        outcome.skipped.append(file.relative)
+        return False, None
+    log.info("%s: HR knows new persons; retrying its unknown actors", file.relative)
+    return True, supersedes
+
+
+def _logged(result: FileResult, outcome: SourceResult) -> None:
+    log.info("%s: %s", result.file, result.message or f"all {result.rows_in} rows loaded")
     outcome.files.append(result)
+
+
+@dataclass
+class _Staged:
+    """A statement file whose staging has started on ``lane``."""
+
+    file: LandingFile
+    digest: str
+    supersedes: datetime | None
+    lane: duckdb.DuckDBPyConnection
+    staging: Future[xapi.StagedFile]
+
+
+class _StatementPipeline:
+    """Statement files in two steps that overlap: while one file is loaded in its
+    transaction, the next is read and checked (``xapi.stage_statement_file``) on a
+    second connection by another thread. A file of fewer than 122,880 statements (a
+    monthly LMS export) is one DuckDB row group, which one thread checks and one thread
+    commits, so without the overlap one core would idle (docs/benchmarks.md). Files are
+    still loaded one at a time and in landing order, each on the connection that staged
+    it (temp tables belong to a connection): dedup across files is as if serial."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self.lanes = [con.cursor(), con.cursor()]
+        for lane in self.lanes:
+            lane.execute("set TimeZone = 'UTC'")
+        self.stager = ThreadPoolExecutor(max_workers=1)
+        self.started = 0
+
+    def stage(self, file: LandingFile, digest: str, supersedes: datetime | None) -> _Staged:
+        lane = self.lanes[self.started % 2]
+        self.started += 1
+        staging = self.stager.submit(xapi.stage_statement_file, lane, file)
+        return _Staged(file, digest, supersedes, lane, staging)
+
+    def close(self) -> None:
+        self.stager.shutdown(wait=True, cancel_futures=True)
+        for lane in self.lanes:
+            lane.close()
+
+
+def _ingest_statement_files(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    files: list[tuple[LandingFile, Future[str]]],
+    outcome: SourceResult,
+) -> None:
+    pipeline = _StatementPipeline(con)
+    pending = iter(files)
+
+    def stage_next() -> _Staged | None:
+        for file, digest in pending:
+            ingest, supersedes = _to_ingest(con, source, file, digest.result(), outcome)
+            if ingest:
+                return pipeline.stage(file, digest.result(), supersedes)
+        return None
+
+    try:
+        current = stage_next()
+        while current is not None:
+            following = stage_next()  # staged while ``current`` loads
+            result = _ingest_file(
+                current.lane,
+                source,
+                current.file,
+                current.digest,
+                current.supersedes,
+                staging=current.staging,
+            )
+            _logged(result, outcome)
+            current = following
+    finally:
+        pipeline.close()
 
 
 def ingest_source_with(
@@ -156,9 +240,15 @@ def ingest_source_with(
     # file is hashed while DuckDB loads this one, often on a core DuckDB leaves idle.
     hasher = ThreadPoolExecutor(max_workers=1)
     try:
-        digests = [hasher.submit(checksum, file.path) for file in files]
-        for file, pending in zip(files, digests, strict=True):
-            _ingest_new(con, source, file, pending.result(), outcome)
+        digests = [(file, hasher.submit(checksum, file.path)) for file in files]
+        if source.is_statements:
+            _ingest_statement_files(con, source, digests, outcome)
+        else:
+            for file, pending in digests:
+                digest = pending.result()
+                ingest, supersedes = _to_ingest(con, source, file, digest, outcome)
+                if ingest:
+                    _logged(_ingest_file(con, source, file, digest, supersedes), outcome)
     finally:
         hasher.shutdown(cancel_futures=True)
     if source.is_statements:
