@@ -20,6 +20,7 @@ import pytest
 
 from skillpath.ingest import ingest_source, quality
 from skillpath.ingest.runner import prepare_connection
+from skillpath.sample import SampleConfig, generate
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.bench.report import record
@@ -184,5 +185,41 @@ lookup and an insert of typed columns; no xAPI rule, mbox matching, dedup or qua
 {floor:.1f} s ({STATEMENTS / floor:,.0f} statements/s) without a payload, {floor_payload:.1f} s
 ({STATEMENTS / floor_payload:,.0f} statements/s) with a minimal JSON payload (verb, object
 and result re-serialised, zstd).
+""",
+    )
+
+
+SAMPLE_EMPLOYEES = 10_000
+
+
+@pytest.mark.slow
+def test_bench_sample_statement_ingestion(skillpath_env: Path) -> None:
+    """The sample organisation's statement exports: monthly files of 20k–100k statements
+    (each under one DuckDB row group), as an LMS writes them, rather than the large
+    files above."""
+    settings = Settings.from_env()
+    generate(
+        SampleConfig(employees=SAMPLE_EMPLOYEES, seed=42), settings.landing_dir, settings.truth_dir
+    )
+    ingest_source(settings, "hr_employees")
+    ingest_source(settings, "lms_catalog")
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = ingest_source(settings, "lms_statements")
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    assert all(f.balanced for f in result.files)
+    rows_in = result.total("rows_in")
+    size = sum(p.stat().st_size for p in (settings.landing_dir / "lms/statements").iterdir())
+    record(
+        "Ingestion (the sample's statement exports)",
+        f"""
+| employees | statements | files | input | loaded | ingest s | CPU s | statements/s |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+| {SAMPLE_EMPLOYEES:,} | {rows_in:,} | {len(result.files)} | {size / 2**20:.0f} MiB | \
+{result.total("rows_loaded"):,} | {seconds:.1f} | {cpu_seconds:.1f} | {rows_in / seconds:,.0f} |
+
+`skillpath sample --employees {SAMPLE_EMPLOYEES}` (seed 42), then the same path as above.
+Each monthly export is a single DuckDB row group, which one thread checks and one commits:
+the runner stages the next file on a second connection while one loads
+(`skillpath/ingest/runner.py`, `_StatementPipeline`); before that, 14.1 s (54,000/s).
 """,
     )
