@@ -218,3 +218,57 @@ def test_an_openid_actor_is_unknown_saying_what_the_lms_should_send(
     )
     assert code == "unknown_actor"
     assert "OpenID" in reason and "account.name = employee_id" in reason
+
+
+_OTHER_PERSON = {"objectType": "Agent", "mbox": "mailto:someone.else@partner.example"}
+_SUB = {
+    "objectType": "SubStatement",
+    "actor": _OTHER_PERSON,  # a SubStatement may be about anyone, and needs no time
+    "verb": {"id": "http://adlnet.gov/expapi/verbs/attended"},
+    "object": {"objectType": "Activity", "id": ACTIVITY},
+}
+_REF = {"objectType": "StatementRef", "id": "6f1c2a10-0009-4a5b-9c00-000000000001"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"object": _SUB}, None),
+        ({"object": {**_SUB, "result": {"duration": "PA1H"}}}, "invalid_object"),
+        ({"object": {**_SUB, "result": {"success": "true"}}}, "invalid_object"),
+        ({"object": {**_SUB, "id": "6f1c2a10-0009-4a5b-9c00-000000000002"}}, "invalid_object"),
+        ({"object": {**_SUB, "object": _SUB}}, "invalid_object"),
+        ({"result": {"score": 12345}}, "invalid_result"),
+        ({"result": {"response": {"key": "value"}}}, "invalid_result"),
+        ({"result": {"response": "B"}}, None),
+        ({"context": 10}, "invalid_context"),
+        ({"context": {"statement": {**_REF, "id": "not-a-uuid"}}}, "invalid_context"),
+        ({"context": {"statement": _REF}}, None),
+        ({"object": _REF, "context": {"platform": "LMS"}}, "invalid_context"),
+        ({"context": {"platform": "LMS", "revision": "2"}}, None),
+        ({"timestamp": "2024-05-01T10:00:00-00:00"}, "invalid_timestamp"),
+        ({"timestamp": "2024-05-01T10:00:00-0000"}, "invalid_timestamp"),
+        ({"timestamp": "2024-05-01T10:00:00+00:00"}, None),
+        ({"result": {"duration": "P4W1D"}}, "invalid_duration"),
+        ({"result": {"duration": "P4W"}}, None),
+        (
+            {"actor": {"objectType": "Agent", "account": {"homePage": "http", "name": "E001"}}},
+            "invalid_actor",
+        ),
+    ],
+)
+def test_rules_the_conformance_suites_check(
+    skillpath_env: Path, changes: dict, reason: str | None
+) -> None:
+    """Rules of xAPI 1.0.3 that LRS conformance suites (ADL's lrs-conformance-test-suite,
+    Learning Locker's xapi-validation) check and exports from other LMSs may break: a
+    SubStatement follows a statement's rules (§2.4.4.3), result.score is an object and
+    response a string (§2.4.5), context is an object whose statement is a StatementRef
+    and whose platform/revision only go with an Activity (§2.4.6), timestamps have a
+    known offset (§4.5), weeks stand alone in a duration (§4.6), homePage is a URL
+    (§2.4.2.5)."""
+    settings, files = _ingest(skillpath_env, {"c.jsonl": json.dumps(_statement(20, **changes))})
+    if reason is None:
+        assert files["c.jsonl"].rows_loaded == 1
+    else:
+        assert _reasons(settings, "c.jsonl") == {1: reason}

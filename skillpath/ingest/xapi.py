@@ -66,6 +66,7 @@ _PATHS = {
     "object_type": "$.object.objectType",
     "object_id": "$.object.id",
     "result": "$.result",
+    "score": "$.result.score",
     "scaled": "$.result.score.scaled",
     "raw": "$.result.score.raw",
     "min": "$.result.score.min",
@@ -84,6 +85,12 @@ _PATHS = {
     "stored": "$.stored",
     "version": "$.version",
     "attachments": "$.attachments",
+    "response": "$.result.response",
+    "platform": "$.context.platform",
+    "revision": "$.context.revision",
+    "context_statement": "$.context.statement",
+    "context_statement_type": "$.context.statement.objectType",
+    "context_statement_id": "$.context.statement.id",
 }
 
 _IRI = r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+"
@@ -94,6 +101,7 @@ _DURATION = (
 )
 _DURATION_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
 _DURATION_PARTS = [str(i) for i in range(len(_DURATION_SECONDS))]  # the pattern's groups
+_WEEKS = "2"  # the group of W
 
 
 def _text(col: str) -> str:
@@ -131,9 +139,12 @@ def _bool(col: str) -> str:
 
 
 def _timestamp(col: str) -> str:
-    """ISO 8601 date-time with any offset, as a naive UTC timestamp; NULL if invalid."""
+    """ISO 8601 date-time with any offset, as a naive UTC timestamp; NULL if invalid.
+    RFC 3339's "unknown local offset" (-00, -0000, -00:00) is no offset: xAPI 1.0.3 §4.5
+    forbids it."""
+    unknown_offset = " or ".join(f"ends_with({col}, '{o}\"')" for o in ("-00", "-0000", "-00:00"))
     return (
-        f"case when {_is_str(col)} and {col}[12] = 'T' "
+        f"case when {_is_str(col)} and {col}[12] = 'T' and not ({unknown_offset}) "
         f"then timezone('UTC', try_cast({_text(col)} as timestamptz)) end"
     )
 
@@ -153,8 +164,11 @@ def _duration_valid(text: str, parts: str) -> str:
     'P' and 'PT', which are no durations either. A second regex over every duration cost
     a tenth of the statement query."""
     some_part = " or ".join(f"{parts}['{i}'] <> ''" for i in _DURATION_PARTS)
+    not_weeks = " and ".join(f"{parts}['{i}'] = ''" for i in _DURATION_PARTS if i != _WEEKS)
     return (
         f"({some_part}) and not ends_with({text}, 'T') "
+        # weeks cannot be combined with other periods (xAPI 1.0.3 §4.6: 'P4W1D' is invalid)
+        f"and ({parts}['{_WEEKS}'] = '' or ({not_weeks})) "
         f"and case when contains({text}, '.') "
         f"then not regexp_matches({text}, '[0-9]*\\.[0-9]*\\.') else true end"
     )
@@ -165,7 +179,11 @@ def _duration_valid(text: str, parts: str) -> str:
 _PRINTABLE_START = "ascii(line) between 33 and 126"
 
 
-def _extract_sql(validate: bool) -> str:
+# The lines of the statement file with their 1-based numbers.
+_NUMBERED_LINES = f"select {ordinal('_sp_lines')} + 1 as line_no, line from _sp_lines"
+
+
+def _extract_sql(validate: bool, lines: str = _NUMBERED_LINES) -> str:
     """Stage 1: one parse per statement; every property of interest as JSON text. Line
     numbers count blank lines too (they are what an editor shows), blank lines are not
     statements. Unless ``validate``, a line that starts like an object is taken to be
@@ -186,15 +204,15 @@ def _extract_sql(validate: bool) -> str:
             select line_no, line, is_json, valid,
                    case when valid then json_extract(line, [{paths}]) end as f
             from (select line_no, line, {is_json} as is_json, is_json and is_object as valid
-                  from (select {ordinal("_sp_lines")} + 1 as line_no, line,
+                  from (select line_no, line,
                                case when {_PRINTABLE_START} then ascii(line) = 123
                                     else starts_with(ltrim(line), '{{') end as is_object
-                        from _sp_lines
+                        from ({lines})
                         where case when {_PRINTABLE_START} then true else trim(line) <> '' end))
         )"""
 
 
-def _typed_sql(validate: bool) -> str:
+def _typed_sql(validate: bool, lines: str = _NUMBERED_LINES) -> str:
     """Stage 2: typed values of each statement (NULL where absent or invalid)."""
     return f"""
         select *,
@@ -211,6 +229,8 @@ def _typed_sql(validate: bool) -> str:
                  then lower({_text("j_mbox_sha1sum")}) end as sha1sum,
             case when {_is_str("j_account_name")} then {_text("j_account_name")} end
                 as account,
+            case when {_is_str("j_account_home")} then {_text("j_account_home")} end
+                as account_home,
             case when {_is_str("j_verb_id")} then {_text("j_verb_id")} end as verb,
             coalesce({_text("j_object_type")}, 'Activity') as object_kind,
             case when {_is_str("j_object_id")} then {_text("j_object_id")} end as object,
@@ -226,7 +246,7 @@ def _typed_sql(validate: bool) -> str:
             {_num("j_progress")} as progress_pct,
             case when {_is_str("j_registration")}
                  then try_cast({_text("j_registration")} as uuid)::varchar end as registration
-        from ({_extract_sql(validate)})"""
+        from ({_extract_sql(validate, lines)})"""
 
 
 # result.score property -> its typed column (NULL when absent or not a number)
@@ -259,12 +279,12 @@ def _rules() -> list[_Rule]:
             "or (j_mbox is not null and email is null) "
             "or (j_mbox_sha1sum is not null and sha1sum is null) "
             "or (j_account is not null and (account is null "
-            f"or not coalesce({_is_str('j_account_home')}, false))))",
+            f"or not coalesce({_is_iri('account_home')}, false))))",
             "invalid_actor",
             m(
                 "actor must be an Agent (or Group) with exactly one identifier: mbox "
                 "'mailto:…', mbox_sha1sum (40 hex digits), openid, or account with homePage "
-                "and name"
+                "(a URL) and name"
             ),
         ),
         ("j_verb is null", "missing_verb", m("the statement has no verb")),
@@ -307,11 +327,16 @@ def _rules() -> list[_Rule]:
         ),
         (
             "(j_result is not null and not starts_with(j_result, '{')) "
+            "or (j_score is not null and not starts_with(j_score, '{')) "
+            f"or (j_response is not null and not {_is_str('j_response')}) "
             "or (j_success is not null and success is null) "
             "or (j_completion is not null and completion is null) "
             f"or {score_types} or (j_duration is not null and duration is null)",
             "invalid_result",
-            m("result.success/completion must be booleans, result.score values numbers"),
+            m(
+                "result must be an object: success/completion booleans, score an object of "
+                "numbers, response a string, duration an ISO 8601 duration"
+            ),
         ),
         (
             "scaled not between -1 and 1 or score_raw < score_min or score_raw > score_max "
@@ -331,9 +356,23 @@ def _rules() -> list[_Rule]:
             m(f"the cmi5 progress extension ({PROGRESS}) must be a number 0–100"),
         ),
         (
-            "j_registration is not null and registration is null",
+            "(j_context is not null and not starts_with(j_context, '{')) "
+            "or (j_registration is not null and registration is null) "
+            "or (j_context_statement is not null and ("
+            "coalesce(j_context_statement_type, '') <> '\"StatementRef\"' "
+            f"or not coalesce({_is_str('j_context_statement_id')}, false) "
+            f"or case when {_is_str('j_context_statement_id')} "
+            f"then try_cast({_text('j_context_statement_id')} as uuid) is null end)) "
+            f"or (j_platform is not null and not {_is_str('j_platform')}) "
+            f"or (j_revision is not null and not {_is_str('j_revision')}) "
+            "or ((j_platform is not null or j_revision is not null) "
+            "and object_kind <> 'Activity')",
             "invalid_context",
-            m("context.registration is not a UUID"),
+            m(
+                "context must be an object: registration a UUID, statement a StatementRef "
+                "with a UUID id, platform and revision strings and only with an Activity "
+                "object (xAPI 1.0.3 §2.4.6)"
+            ),
         ),
         (
             "j_version is not null and not (starts_with(j_version, '\"1.0.') "
@@ -579,6 +618,7 @@ def _checked_sql(validate: bool) -> str:
                false as voided,
                case when verb = '{VOIDED}' and object_kind = 'StatementRef'
                     then try_cast(object as uuid)::varchar end as voids_statement_id,
+               object_kind = 'SubStatement' as sub_statement,
                {_problems()} as problems,
                case when valid then {_payload()}
                     else '{{"bytes":' || strlen(line) || '}}' end
@@ -611,11 +651,64 @@ def _check_statements(con: duckdb.DuckDBPyConnection) -> None:
         "select bool_and(json_valid(line)) from _sp_lines "
         "where rowid = (select max(rowid) from _sp_lines)"
     ).fetchall()
+    checked = False
     if last_is_json is not False:
         with contextlib.suppress(duckdb.InvalidInputException):
             con.execute(_checked_sql(validate=False))
-            return
-    con.execute(_checked_sql(validate=True))
+            checked = True
+    if not checked:
+        con.execute(_checked_sql(validate=True))
+    _check_sub_statements(con)
+
+
+def _sub_statement_rules() -> list[_Rule]:
+    """A SubStatement's rules (xAPI 1.0.3 §2.4.4.3): a statement's, less what only a
+    statement needs (a time, an employee as actor: the SubStatement may plan someone
+    else's activity, or a group's), plus what it must not have."""
+    own = [rule for rule in _rules() if rule[1] not in _STATEMENT_ONLY]
+    return [
+        (
+            "j_id is not null or j_stored is not null or j_version is not null "
+            "or json_exists(line, '$.authority')",
+            "invalid_object",
+            lit("a SubStatement must not have id, stored, version or authority"),
+        ),
+        *own,
+        (
+            "object_kind = 'SubStatement'",
+            "invalid_object",
+            lit("a SubStatement must not contain a SubStatement"),
+        ),
+    ]
+
+
+_STATEMENT_ONLY = ("invalid_id", "no_time", "group_actor", "unknown_actor")
+
+
+def _check_sub_statements(con: duckdb.DuckDBPyConnection) -> None:
+    """Statements whose object is a SubStatement break ``invalid_object`` when the
+    SubStatement breaks a rule. Checked apart, and only when a file has any: they are
+    rare (planned or proposed activity), and checking the object of every statement
+    again would cost every file."""
+    [(count,)] = con.execute(f"select count(*) from {_TYPED} where sub_statement").fetchall()
+    if not count:
+        return
+    objects = f"""
+        select line_no, json_extract(l.line, '$.object')::varchar as line
+        from ({_NUMBERED_LINES}) l
+        where line_no in (select line_no from {_TYPED} where sub_statement)"""
+    rules = [problem(f"valid and ({c})", code, msg) for c, code, msg in _sub_statement_rules()]
+    con.execute(
+        f"""
+        update {_TYPED}
+        set problems = list_append(problems, {{
+            'code': 'invalid_object',
+            'msg': 'object: the SubStatement breaks a rule: ' || s.sub_problems[1].msg}})
+        from (select line_no as sub_line_no, {problems_list(rules)} as sub_problems
+              from ({_typed_sql(validate=True, lines=objects)})) s
+        where s.sub_line_no = {_TYPED}.line_no and len(s.sub_problems) > 0
+        """
+    )
 
 
 def _read_error(exc: BaseException) -> str:
