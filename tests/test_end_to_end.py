@@ -50,6 +50,8 @@ def test_every_landing_row_is_accounted_for(demo: Path) -> None:
     balance = log["rows_loaded"] + log["rows_quarantined"] + log["rows_duplicate"]
     assert (log["rows_in"] == balance).all()
     assert log["rows_loaded"].sum() > 0
+    # the sample without --inject-defects is what a conforming LRS and HRIS export
+    assert log["rows_quarantined"].sum() == 0
 
 
 def test_marts_are_built(demo: Path) -> None:

@@ -224,6 +224,9 @@ class Renderer:
             f',"context":{{"registration":"{r}","platform":"{PLATFORM[channel]}","language":"{la}"}}'
             for r, la in zip(uuid_strings(s.reg_hi[reg], s.reg_lo[reg]), lang, strict=True)
         ]
+        # platform only goes with an Activity object (xAPI 1.0.3 §2.4.6): an LRS rejects a
+        # voiding statement that carries it, so an export has none
+        out[s.ref_hi > 0] = ""
         return out.tolist()
 
     def render(self, s: Statements, channel: int) -> list[str]:
