@@ -201,10 +201,11 @@ def _ingest_statement_files(
     pending = iter(files)
 
     def stage_next() -> _Staged | None:
-        for file, digest in pending:
-            ingest, supersedes = _to_ingest(con, source, file, digest.result(), outcome)
+        for file, hashing in pending:
+            digest = hashing.result()
+            ingest, supersedes = _to_ingest(con, source, file, digest, outcome)
             if ingest:
-                return pipeline.stage(file, digest.result(), supersedes)
+                return pipeline.stage(file, digest, supersedes)
         return None
 
     try:
