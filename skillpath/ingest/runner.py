@@ -81,18 +81,15 @@ def _ingest_file(
 ) -> FileResult:
     """One file in one transaction. ``supersedes``: this version of the file was ingested
     from then on before; its quarantine rows since are replaced by this run's, so each
-    row has one current fate (the earlier run's counts stay in the log). ``staging``: the
-    statement file being staged on ``con`` by another thread (``_StatementPipeline``)."""
+    row has one current fate (the earlier run's counts stay in the log). ``staging``: a
+    statement file, being staged on ``con`` by another thread (``_StatementPipeline``);
+    None for a CSV file."""
     result = FileResult(source.table, file.relative, digest)
     loaded_at = utcnow()
     try:
         # A statement file is read and checked into temp tables before its transaction:
         # checking may fail a query and repeat it, which would abort a transaction.
-        staged = None
-        if staging is not None:
-            staged = staging.result()
-        elif source.is_statements:
-            staged = xapi.stage_statement_file(con, file)
+        staged = staging.result() if staging is not None else None
         con.execute("begin transaction")
         try:
             if supersedes is not None:
@@ -172,7 +169,6 @@ class _StatementPipeline:
     it (temp tables belong to a connection): dedup across files is as if serial."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
         self.lanes = [con.cursor(), con.cursor()]
         for lane in self.lanes:
             lane.execute("set TimeZone = 'UTC'")
