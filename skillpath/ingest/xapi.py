@@ -265,7 +265,7 @@ def _rules() -> list[_Rule]:
     score_types = " or ".join(
         f"(j_{f} is not null and {typed} is null)" for f, typed in _SCORE_FIELDS.items()
     )
-    rules = [
+    return [
         (
             "j_id is not null and id_value is null",
             "invalid_id",
@@ -406,7 +406,11 @@ def _rules() -> list[_Rule]:
             ),
         ),
     ]
-    return rules
+
+
+def _of_statements(rules: list[_Rule]) -> list[_Rule]:
+    """Statement rules apply to lines that are JSON objects (``valid``) only."""
+    return [(f"valid and ({condition})", code, msg) for condition, code, msg in rules]
 
 
 def _problems() -> str:
@@ -421,7 +425,7 @@ def _problems() -> str:
             "invalid_statement",
             lit("not a JSON object; a statement is an object with actor, verb and object"),
         ),
-        *((f"valid and ({condition})", code, msg) for condition, code, msg in statement_rules),
+        *_of_statements(statement_rules),
     ]
     # a line that is no statement breaks one of the first two rules
     broken = " or ".join(f"({condition})" for condition, _, _ in statement_rules)
@@ -432,9 +436,8 @@ def _problems() -> str:
 def _payload() -> str:
     """The statement without anything that identifies a person: the actor keeps only
     its objectType, person objects, the context's persons (``_CONTEXT_PERSONS``) and
-    authority are dropped. Built
-    from the extracted fragments in one ``concat`` (no second parse, no intermediate
-    strings); absent properties are left out."""
+    authority are dropped. Built from the extracted fragments in one ``concat`` (no
+    second parse, no intermediate strings); absent properties are left out."""
     actor = "'{\"objectType\":\"' || actor_kind || '\"}'"
     drop_persons = json.dumps(dict.fromkeys(_CONTEXT_PERSONS))
     # a SubStatement's own actor, object and context persons; "context" only patched
@@ -536,6 +539,14 @@ def _read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     return "line"
 
 
+def _is_statement_result(json_text: str) -> str:
+    """Whether a JSON value is a StatementResult rather than a statement."""
+    return (
+        f"(json_type({json_text}, '$.statements') = 'ARRAY' "
+        f"and json_type({json_text}, '$.actor') is null)"
+    )
+
+
 def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
     """Replace ``_sp_lines`` by the statements of a ``.json`` file that is one JSON
     document rather than a statement per line: a pretty-printed statement, or what an
@@ -545,10 +556,8 @@ def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
     StatementResult. Should the document not parse, the lines stay and are judged one
     by one, as for JSON lines. Returns whether the file was a document."""
     [(document,)] = con.execute(
-        """
-        select case when json_valid(line)
-                    then json_type(line, '$.statements') = 'ARRAY'
-                         and json_type(line, '$.actor') is null
+        f"""
+        select case when json_valid(line) then {_is_statement_result("line")}
                     else (select count(*) from _sp_lines) > 1 end
         from _sp_lines where rowid = (select min(rowid) from _sp_lines)
         """
@@ -559,8 +568,7 @@ def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
         con.execute(
             f"""
             create or replace temp table _sp_document as
-            select unnest(case when json_type(json, '$.statements') = 'ARRAY'
-                                    and json_type(json, '$.actor') is null
+            select unnest(case when {_is_statement_result("json")}
                                then json_extract(json, '$.statements[*]')
                                else [json] end)::varchar as line
             from read_json({path}, format = 'unstructured', records = false,
@@ -697,7 +705,7 @@ def _check_sub_statements(con: duckdb.DuckDBPyConnection) -> None:
         select line_no, json_extract(l.line, '$.object')::varchar as line
         from ({_NUMBERED_LINES}) l
         where line_no in (select line_no from {_TYPED} where sub_statement)"""
-    rules = [problem(f"valid and ({c})", code, msg) for c, code, msg in _sub_statement_rules()]
+    rules = [problem(*rule) for rule in _of_statements(_sub_statement_rules())]
     con.execute(
         f"""
         update {_TYPED}
