@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ml.evidence import EVIDENCE_COLUMNS
 from orchestration.runner import failed_checks
 from tests.fixtures.marts.build import (
     check_count,
@@ -150,19 +151,11 @@ def test_confidence_ranks_tests_above_self_ratings(con: duckdb.DuckDBPyConnectio
 def test_skill_evidence_has_one_row_per_piece_of_evidence(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    """docs/architecture.md: fct_skill_evidence's columns; the python evidence of the hand
-    computations (module docstring), self-rating corrected, the voided completion absent."""
+    """fct_skill_evidence has the columns ml.evidence reads (docs/architecture.md); the
+    python evidence of the hand computations (module docstring), self-rating corrected,
+    the voided completion absent."""
     present = {row[0] for row in con.execute("describe marts.fct_skill_evidence").fetchall()}
-    assert {
-        "person_key",
-        "skill_id",
-        "evidence_kind",
-        "evidence_source",
-        "evidence_at",
-        "reported_level",
-        "level",
-        "reliability",
-    } <= present
+    assert set(EVIDENCE_COLUMNS) <= present
     rows = con.execute(
         "select person_key, evidence_kind, reported_level, level from marts.fct_skill_evidence "
         "where skill_id = 'python' order by person_key"
