@@ -219,15 +219,7 @@ def load_csv_file(
     raw_columns = [name for name, _ in RAW_TABLES[source.table]]
     content = [ident(c) for c in raw_columns if not c.startswith("_")]
     resolve_outcomes(con, source.table, source.key, content, immutable=False)
-    insert_loaded(
-        con,
-        source.table,
-        raw_columns,
-        {
-            "_source_file": lit(file.relative),
-            "_loaded_at": f"{lit(loaded_at.isoformat())}::timestamp",
-        },
-    )
+    insert_loaded(con, source.table, file, loaded_at)
     _quarantine_rows(con, source, file, rejects)
     if hr_file:
         _record_identities(con)

@@ -16,7 +16,8 @@ from datetime import datetime
 import duckdb
 
 from skillpath.ingest.landing import LandingFile
-from skillpath.ingest.sql import ident, lit, outcome_columns
+from skillpath.ingest.sql import ident, outcome_columns
+from skillpath.warehouse import RAW_TABLES
 
 TYPED = "_sp_typed"  # one row per input row: line_no, problems, raw columns, ...
 OUTCOME = "_sp_outcome"
@@ -89,24 +90,23 @@ def resolve_outcomes(
 
 
 def insert_loaded(
-    con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[str], values: dict[str, str]
+    con: duckdb.DuckDBPyConnection,
+    raw_table: str,
+    file: LandingFile,
+    loaded_at: datetime,
 ) -> None:
-    """Append the loaded rows in file order; ``values`` overrides the expression of a
-    column (lineage columns are constants of the file)."""
-    select = ", ".join(values.get(c, ident(c)) for c in columns)
+    """Append the loaded rows in file order, with their lineage (``_source_file``,
+    ``_loaded_at``: one load of one file is one version) bound as parameters. Table and
+    column names come from ``warehouse.RAW_TABLES`` only."""
+    columns = [name for name, _ in RAW_TABLES[raw_table]]
+    lineage = {"_source_file": "$source_file", "_loaded_at": "$loaded_at::timestamp"}
+    select = ", ".join(lineage.get(c, ident(c)) for c in columns)
     names = ", ".join(ident(c) for c in columns)
     con.execute(
-        f"insert into raw.{raw_table} ({names}) "
-        f"select {select} from {OUTCOME} where outcome = 'loaded' order by line_no"
+        f"insert into raw.{ident(raw_table)} ({names}) "
+        f"select {select} from {OUTCOME} where outcome = 'loaded' order by line_no",
+        {"source_file": file.relative, "loaded_at": loaded_at},
     )
-
-
-def lineage_values(file: LandingFile, loaded_at: datetime) -> dict[str, str]:
-    """``_source_file`` and ``_loaded_at``: one load of one file is one version."""
-    return {
-        "_source_file": lit(file.relative),
-        "_loaded_at": f"{lit(loaded_at.isoformat())}::timestamp",
-    }
 
 
 def ordinal(table: str) -> str:
