@@ -1,10 +1,10 @@
-"""Resources read their locations from the environment (DESIGN.md), with the same
-defaults as ``skillpath.settings`` so the CLI, tests and the UI agree."""
+"""Resources read their locations and configuration from the environment (README,
+"Configuration"), with the same defaults as ``skillpath.settings`` so the CLI, tests and
+the UI agree."""
 
 from __future__ import annotations
 
 import os
-from unittest import mock
 
 import dagster as dg
 
@@ -12,24 +12,26 @@ from skillpath.settings import Settings
 
 
 class SkillpathResource(dg.ConfigurableResource):
-    """Locations of the landing directory, warehouse, reports and MLflow store.
+    """Locations of the landing directory, warehouse, reports and MLflow store, and the
+    configuration (``skillpath/config.toml``, ``SKILLPATH_CONFIG``).
 
-    Empty fields fall back to the environment variables of DESIGN.md, so one definition
-    serves ``skillpath run``, the Dagster UI and tests that point the variables at a
-    temporary directory.
+    Empty fields fall back to the environment variables, so one definition serves
+    ``skillpath run``, the Dagster UI and tests that point the variables at a temporary
+    directory; a field that is set wins over its variable.
     """
 
     landing_dir: str = ""
     warehouse: str = ""
     reports_dir: str = ""
     mlflow_tracking_uri: str = ""
+    config_file: str = ""
 
     def settings(self) -> Settings:
-        overrides = {
+        fields = {
             "SKILLPATH_LANDING_DIR": self.landing_dir,
             "SKILLPATH_WAREHOUSE": self.warehouse,
             "SKILLPATH_REPORTS_DIR": self.reports_dir,
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "SKILLPATH_CONFIG": self.config_file,
         }
-        with mock.patch.dict(os.environ, {k: v for k, v in overrides.items() if v}):
-            return Settings.from_env()
+        return Settings.from_mapping({**os.environ, **{k: v for k, v in fields.items() if v}})

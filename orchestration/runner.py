@@ -46,13 +46,19 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
     )
 
 
-def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+def failed_checks(
+    result: dg.ExecuteInProcessResult,
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+) -> list[str]:
+    """Checks of the run that failed with ``severity`` (ERROR: what blocks; WARN: what a
+    reviewer must look at)."""
     return [
         f"{e.asset_check_evaluation_data.asset_key.to_user_string()}:"
         f"{e.asset_check_evaluation_data.check_name}"
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
         and not e.asset_check_evaluation_data.passed
+        and e.asset_check_evaluation_data.severity == severity
     ]
 
 
@@ -85,6 +91,10 @@ def run_pipeline(settings: Settings, job_name: str = "pipeline") -> int:
     if checks:
         print("\nchecks that failed (details in the Dagster UI, make ui):")
         print("\n".join(f"  - {name}" for name in checks))
+    warned = failed_checks(result, dg.AssetCheckSeverity.WARN)
+    if warned:
+        print("\nchecks with warnings (details in the Dagster UI, make ui):")
+        print("\n".join(f"  - {name}" for name in warned))
     status = _publication_status(settings, result.run_id) if job_name == "pipeline" else None
     # a failing blocking gate check fails the publication step; that is a decision
     # (recorded as ``blocked``), not a crash

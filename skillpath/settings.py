@@ -1,19 +1,23 @@
-"""Where things live. Every location comes from an environment variable with a default
-under ``data/`` (see DESIGN.md), resolved against the current directory so that
-``make`` targets, tests and the Dagster UI agree on one layout."""
+"""Where things live, and the configuration that applies. Every location comes from an
+environment variable with a default under ``data/`` (README, "Configuration"), resolved
+against the current directory so that ``make`` targets, tests and the Dagster UI agree on
+one layout; tunables come from ``skillpath.config``.
+
+``Settings.from_mapping(env)`` builds everything from the mapping it is given (the CLI
+passes ``os.environ``; a Dagster resource passes the environment plus its own fields), so
+no caller ever needs to patch the process environment."""
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from skillpath.config import Config, load_config
+
 DATA_DIR_DEFAULT = Path("data")
-
-
-def _path(var: str, default: Path) -> Path:
-    return Path(os.environ.get(var) or default).expanduser().resolve()
 
 
 @dataclass(frozen=True)
@@ -25,24 +29,33 @@ class Settings:
     mlflow_tracking_uri: str
     dagster_home: Path
     pseudonym_key_file: Path
-    train_threads: int
+    config: Config
+    # SKILLPATH_PSEUDONYM_KEY when set (a secret: never printed)
+    pseudonym_key_value: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        def path(var: str, default: Path) -> Path:
+            return Path(env.get(var) or default).expanduser().resolve()
+
+        data = path("SKILLPATH_DATA_DIR", DATA_DIR_DEFAULT)
+        landing = path("SKILLPATH_LANDING_DIR", data / "landing")
+        return cls(
+            landing_dir=landing,
+            truth_dir=path("SKILLPATH_TRUTH_DIR", landing.parent / "truth"),
+            warehouse=path("SKILLPATH_WAREHOUSE", data / "warehouse.duckdb"),
+            reports_dir=path("SKILLPATH_REPORTS_DIR", data / "reports"),
+            mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data / 'mlflow.db'}",
+            dagster_home=path("DAGSTER_HOME", data / "dagster"),
+            pseudonym_key_file=path("SKILLPATH_PSEUDONYM_KEY_FILE", data / "pseudonym.key"),
+            config=load_config(env),
+            pseudonym_key_value=env.get("SKILLPATH_PSEUDONYM_KEY") or None,
+        )
 
     @classmethod
     def from_env(cls) -> Settings:
-        data = _path("SKILLPATH_DATA_DIR", DATA_DIR_DEFAULT)
-        landing = _path("SKILLPATH_LANDING_DIR", data / "landing")
-        return cls(
-            landing_dir=landing,
-            truth_dir=_path("SKILLPATH_TRUTH_DIR", landing.parent / "truth"),
-            warehouse=_path("SKILLPATH_WAREHOUSE", data / "warehouse.duckdb"),
-            reports_dir=_path("SKILLPATH_REPORTS_DIR", data / "reports"),
-            mlflow_tracking_uri=os.environ.get("MLFLOW_TRACKING_URI")
-            or f"sqlite:///{data / 'mlflow.db'}",
-            dagster_home=_path("DAGSTER_HOME", data / "dagster"),
-            pseudonym_key_file=_path("SKILLPATH_PSEUDONYM_KEY_FILE", data / "pseudonym.key"),
-            # LightFM trains Hogwild-style: more threads are faster, one is reproducible
-            train_threads=int(os.environ.get("SKILLPATH_TRAIN_THREADS") or 2),
-        )
+        """The process environment's settings (the CLI's and the tests')."""
+        return cls.from_mapping(os.environ)
 
     @property
     def mlflow_artifact_root(self) -> Path:
@@ -56,9 +69,8 @@ def pseudonym_key(settings: Settings) -> bytes:
     0600 permissions. Losing the key means new person keys for everyone: history can no
     longer be joined to new exports, so back it up like a database password.
     """
-    env_key = os.environ.get("SKILLPATH_PSEUDONYM_KEY")
-    if env_key:
-        return env_key.encode()
+    if settings.pseudonym_key_value:
+        return settings.pseudonym_key_value.encode()
     path = settings.pseudonym_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from skillpath.publish.gates import GateResult, default_registry
+from skillpath.publish.gates import GateResult, gate_registry
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
@@ -62,7 +62,7 @@ def test_passing_gates_publish_and_report_without_person_data(settings: Settings
     assert len(cur) == 6 and set(cur["content_id"]) == {"content-a-1", "content-a-2"}
     gates = {g.name: g for g in result.gates}
     assert set(gates) == {"data_quality", "model_quality", "fairness"}
-    assert gates["fairness"].status == "not_configured" and gates["fairness"].passed
+    assert gates["fairness"].status == "not_audited" and gates["fairness"].passed
     assert result.warnings and "fairness" in result.warnings[0]
     assert gates["data_quality"].figures["rows_in"] == 100
     report = json.loads((result.report_dir / "gates.json").read_text())
@@ -77,7 +77,7 @@ def test_too_many_quarantined_rows_block_and_keep_the_old_publication(
     settings: Settings,
 ) -> None:
     first = _publish(settings, "a")
-    seed_ingestion(settings, quarantined=30)  # 30 of 200 rows: 15%
+    seed_ingestion(settings, quarantined=30)  # 30 of 200 rows: 15%, limit 5 %
     second = _publish(settings, "b")
     assert second.status == "blocked"
     assert "quarantined" in second.message
@@ -124,7 +124,7 @@ class _Crashing:
 
 
 def test_a_registered_fairness_gate_replaces_the_slot_and_can_block(settings: Settings) -> None:
-    registry = default_registry()
+    registry = gate_registry(settings.config)
     registry.register(_Unfair(), replace=True)
     assert registry.names == ["data_quality", "model_quality", "fairness"]
     with pytest.raises(ValueError, match="replace=True"):
@@ -134,8 +134,24 @@ def test_a_registered_fairness_gate_replaces_the_slot_and_can_block(settings: Se
 
 
 def test_a_crashing_gate_fails_closed(settings: Settings) -> None:
-    registry = default_registry()
+    registry = gate_registry(settings.config)
     registry.register(_Crashing())
     result = _publish(settings, "a", gates=registry.gates)
     assert result.status == "blocked"
     assert "gate crashed: RuntimeError: boom" in result.message
+
+
+def test_the_quarantine_limit_of_the_configuration_decides(
+    skillpath_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKILLPATH_MAX_QUARANTINE_SHARE", "0.35")
+    settings = Settings.from_env()
+    seed_ingestion(settings, quarantined=30)  # 30 of 100 rows: under a 35 % limit
+    result = _publish(settings, "a")
+    dq = next(g for g in result.gates if g.name == "data_quality")
+    assert dq.passed and dq.figures["max_quarantine_share"] == 0.35
+
+
+def test_stored_results_of_the_old_placeholder_read_as_not_audited() -> None:
+    old = {"name": "fairness", "passed": True, "status": "not_configured", "message": "m"}
+    assert GateResult.from_dict({**old, "figures": {}}).status == "not_audited"

@@ -27,7 +27,7 @@ MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES.values()]
 
 
 def _train_config(skillpath: SkillpathResource) -> TrainConfig:
-    return TrainConfig(num_threads=skillpath.settings().train_threads)
+    return TrainConfig(num_threads=skillpath.settings().config.training.threads)
 
 
 @dg.asset(group_name=GROUP, deps=MART_KEYS)

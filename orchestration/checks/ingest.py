@@ -57,9 +57,11 @@ INGEST_CHECKS = [
             source.table,
             "quarantine_share",
             True,
-            lambda con, _s, t: quality.quarantine_share(con, t, quality.max_quarantine_share()),
-            "No file has more than SKILLPATH_MAX_QUARANTINE_SHARE (default 5%) of its rows "
-            "quarantined, and none failed as a whole.",
+            lambda con, s, t: quality.quarantine_share(
+                con, t, s.config.ingest.max_quarantine_share
+            ),
+            "No file has more than ingest.max_quarantine_share (skillpath/config.toml, 5%; "
+            "SKILLPATH_MAX_QUARANTINE_SHARE) of its rows quarantined, and none failed as a whole.",
         ),
         _check(
             source.table,

@@ -5,7 +5,6 @@ tolerated share of its rows quarantined), the expectation suite is not."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import duckdb
@@ -15,14 +14,6 @@ from skillpath.ingest.report import ingest_summary
 from skillpath.ingest.sources import SOURCES_BY_TABLE
 from skillpath.ingest.validation import validate_table
 from skillpath.settings import Settings
-
-DEFAULT_MAX_QUARANTINE_SHARE = 0.05
-
-
-def max_quarantine_share() -> float:
-    """``SKILLPATH_MAX_QUARANTINE_SHARE`` (default 5%): above it a file is not a few bad
-    rows but a broken export, and building marts on the rest would mislead."""
-    return float(os.environ.get("SKILLPATH_MAX_QUARANTINE_SHARE") or DEFAULT_MAX_QUARANTINE_SHARE)
 
 
 @dataclass(frozen=True)

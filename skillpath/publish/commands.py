@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from skillpath.publish.gates import NOT_CONFIGURED, GateResult, gate_results_from_json
+from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
 from skillpath.settings import Settings
 
@@ -56,7 +56,7 @@ def _format_figures(figures: dict) -> str:
 def _gate_lines(gates: list[GateResult]) -> list[str]:
     lines = []
     for gate in gates:
-        label = "WARNING: not configured" if gate.status == NOT_CONFIGURED else gate.status
+        label = STATUS_LABELS.get(gate.status, gate.status)
         lines.append(f"    [{label}] {gate.name}: {gate.message}")
         if gate.figures:
             lines.append(f"        {_format_figures(gate.figures)}")

@@ -1,10 +1,22 @@
 """The gates a candidate publication must pass before it becomes current.
 
 A gate is any object with a ``name`` and ``evaluate(context) -> GateResult``; the
-registry holds the list in order. The fairness audit of a later issue plugs in with
-``DEFAULT_REGISTRY.register(FairnessGate(...), replace=True)`` under the name
-``fairness``; until then a placeholder passes with status ``not_configured`` so status
-and the report show plainly that no fairness audit was run.
+registry (``gate_registry(config)``) holds the list in order, built from the
+configuration (``skillpath/config.toml``). Every gate result has one of four statuses
+(``GATE_STATUSES``), the one list the summary, the report and the Dagster checks show:
+
+- ``passed``: the gate looked and found nothing wrong;
+- ``warning``: publication goes ahead, but something a reviewer must know about is shown
+  in yellow (e.g. too little data to train, thin validation, low catalogue coverage);
+- ``not_audited``: the gate could not look (e.g. no data for the audit). Never shown as a
+  pass; whether it blocks is the gate's configuration (``GateResult.passed`` says);
+- ``failed``: publication is blocked; the previous one stays current.
+
+``GateResult.passed`` is "does not block": true for passed and warning, false for failed,
+and either for not_audited.
+
+Until the fairness audit exists, a placeholder reports ``not_audited`` (and does not
+block) so that status and the report show plainly that no fairness audit was run.
 
 Figures go into the publication's report, which compliance reads: they are counts,
 shares and names of checks, never person-level data.
@@ -19,9 +31,22 @@ from typing import Any, Protocol
 
 import duckdb
 
+from skillpath.config import Config
 from skillpath.publish.tables import table_exists
 
-PASSED, FAILED, NOT_CONFIGURED = "passed", "failed", "not_configured"
+PASSED, WARNING, NOT_AUDITED, FAILED = "passed", "warning", "not_audited", "failed"
+GATE_STATUSES = (PASSED, WARNING, NOT_AUDITED, FAILED)
+# statuses a reviewer must look at even when publication went ahead
+ATTENTION = (WARNING, NOT_AUDITED)
+# the label before a gate's message in the summary and `skillpath status`
+STATUS_LABELS = {
+    PASSED: "passed",
+    WARNING: "WARNING",
+    NOT_AUDITED: "NOT AUDITED",
+    FAILED: "FAILED",
+}
+# stored by publications made before the status list existed
+_LEGACY_STATUSES = {"not_configured": NOT_AUDITED}
 
 
 @dataclass(frozen=True)
@@ -35,9 +60,16 @@ class GateResult:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def needs_attention(self) -> bool:
+        """Not a plain pass: a warning, an audit that could not run, or a block."""
+        return self.status != PASSED
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateResult:
-        return cls(**{k: data[k] for k in ("name", "passed", "status", "message", "figures")})
+        values = {k: data[k] for k in ("name", "passed", "status", "message", "figures")}
+        values["status"] = _LEGACY_STATUSES.get(values["status"], values["status"])
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -72,8 +104,8 @@ class DataQualityGate:
     decides instead.
     """
 
+    max_quarantine_share: float
     name: str = "data_quality"
-    max_quarantine_share: float = 0.05
     warn_only: frozenset[str] = frozenset()
 
     def evaluate(self, context: GateContext) -> GateResult:
@@ -179,7 +211,7 @@ def _headline_figures(evaluation: Mapping[str, Any]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class NotConfiguredGate:
-    """A slot for a gate another part provides later; passes, loudly."""
+    """A slot for a gate another part provides later: not audited, loudly, not blocking."""
 
     name: str
 
@@ -187,7 +219,7 @@ class NotConfiguredGate:
         return GateResult(
             self.name,
             True,
-            NOT_CONFIGURED,
+            NOT_AUDITED,
             f"no {self.name} audit configured: this publication was not audited for {self.name}",
             {},
         )
@@ -216,11 +248,18 @@ class GateRegistry:
         return [g.name for g in self._gates]
 
 
-def default_registry() -> GateRegistry:
-    return GateRegistry([DataQualityGate(), ModelQualityGate(), NotConfiguredGate("fairness")])
+GATE_NAMES = ("data_quality", "model_quality", "fairness")
 
 
-DEFAULT_REGISTRY = default_registry()
+def gate_registry(config: Config) -> GateRegistry:
+    """The gates of a publication, in order, as the configuration sets them."""
+    return GateRegistry(
+        [
+            DataQualityGate(max_quarantine_share=config.ingest.max_quarantine_share),
+            ModelQualityGate(),
+            NotConfiguredGate("fairness"),
+        ]
+    )
 
 
 def evaluate_gates(gates: list[Gate], context: GateContext) -> list[GateResult]:

@@ -19,12 +19,12 @@ import pandas as pd
 from skillpath.publish import writer
 from skillpath.publish.champion import MODEL_NAME, promote_champion, registered_version
 from skillpath.publish.gates import (
-    DEFAULT_REGISTRY,
-    NOT_CONFIGURED,
+    ATTENTION,
     Gate,
     GateContext,
     GateResult,
     evaluate_gates,
+    gate_registry,
     gate_results_json,
 )
 from skillpath.publish.report import PublicationSummary, write_report
@@ -73,7 +73,8 @@ class PublicationResult:
 
     @property
     def warnings(self) -> list[str]:
-        return [g.message for g in self.gates if g.status == NOT_CONFIGURED]
+        """Messages of gates that let the publication through but need a reviewer's eye."""
+        return [f"{g.name}: {g.message}" for g in self.gates if g.status in ATTENTION and g.passed]
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for Dagster's IO manager and asset checks."""
@@ -102,7 +103,7 @@ def publish(
     promote: Callable[[str, str | None], str] = promote_champion,
 ) -> PublicationResult:
     """Raises only when the publication could not be completed (it is then ``failed``)."""
-    gates = DEFAULT_REGISTRY.gates if gates is None else gates
+    gates = gate_registry(settings.config).gates if gates is None else gates
     now = now or writer.utcnow()
     publication_id = writer.new_publication_id(now)
     recs = candidate.recommendations

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillpath.publish.gates import NOT_CONFIGURED, GateResult
+from skillpath.publish.gates import ATTENTION, GateResult
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _figures_html(figures: dict[str, Any]) -> str:
 
 def render_html(summary: PublicationSummary) -> str:
     gates = "".join(
-        f"<tr class='{'warn' if g.status == NOT_CONFIGURED else g.status}'>"
+        f"<tr class='{'warn' if g.status in ATTENTION else g.status}'>"
         f"<td>{html.escape(g.name)}</td><td>{html.escape(g.status)}</td>"
         f"<td>{html.escape(g.message)}</td><td>{_figures_html(g.figures)}</td></tr>"
         for g in summary.gates
