@@ -46,9 +46,9 @@ def test_status_shows_current_gates_and_the_latest_blocked(settings: Settings, c
     assert f"current publication: {good.publication_id}" in out
     assert "skillpath-recommender version 7" in out
     assert "[passed] data_quality" in out and "rows_in=100" in out
-    assert "[WARNING: not configured] fairness" in out
+    assert "[NOT AUDITED] fairness" in out
     assert f"latest blocked publication: {bad.publication_id}" in out
-    assert "[failed] model_quality: the model does not beat its baselines" in out
+    assert "[FAILED] model_quality: the model does not beat its baselines" in out
     assert not any(k in out for k in keys(settings).values())
 
 
