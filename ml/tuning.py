@@ -1,4 +1,4 @@
-"""``skillpath tune``: a small random search, one nested MLflow run per trial under a
+"""A small random search (``skillpath tune``), one nested MLflow run per trial under a
 parent run, so the trials line up side by side in the UI and the parent records the best.
 
 Trials are judged on the same hold-out protocol as every training run (NDCG@10); they are
@@ -14,12 +14,10 @@ from pathlib import Path
 import mlflow
 import numpy as np
 
-from ml.data import Marts, load_marts
+from ml.data import Marts
 from ml.evaluate import PRIMARY_METRIC, EvalConfig
 from ml.runs import run_training
 from ml.train import TrainConfig
-from skillpath.settings import Settings
-from skillpath.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +71,3 @@ def tune(
             mlflow.log_params({f"best.{k}": v for k, v in best[0].as_params().items()})
             mlflow.log_metric(f"best_{PRIMARY_METRIC}", best[1])
     return best
-
-
-def run_tuning(warehouse: Path, tracking_uri: str, trials: int) -> int:
-    """Entry point of ``skillpath tune``; exit code 1 when nothing could be trained."""
-    with connect(warehouse, read_only=True) as con:
-        marts = load_marts(con)
-    artifact_root = Settings.from_env().mlflow_artifact_root
-    config, score = tune(marts, trials, tracking_uri, artifact_root)
-    if config is None:
-        print("tuning: no trial could train (too little data); see the MLflow runs")
-        return 1
-    print(f"tuning: best {PRIMARY_METRIC} = {score:.4f} with {config.as_params()}")
-    return 0

@@ -66,9 +66,9 @@ def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from ml.tuning import run_tuning
+    from orchestration.tuning import run_tuning
 
-    return run_tuning(settings.warehouse, settings.mlflow_tracking_uri, trials=args.trials)
+    return run_tuning(settings, trials=args.trials)
 
 
 def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:

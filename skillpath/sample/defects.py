@@ -17,8 +17,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from skillpath.sample.timeline import new_ids
-from skillpath.sample.xapi import uuid_strings
+from skillpath.sample.timeline import new_ids, uuid_strings
 
 # files written the way a spreadsheet saves them (UTF-8 BOM and CRLF line ends)
 EXCEL_FILES = frozenset({"hr/employees.csv", "surveys/pulse.csv"})

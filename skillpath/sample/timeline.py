@@ -137,11 +137,33 @@ def time_of_day_ms(preferred_hour: np.ndarray, rng: np.random.Generator) -> np.n
 
 
 def new_ids(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Random 128-bit ids as (high, low) 64-bit halves (see ``xapi.uuid_strings``)."""
+    """Random 128-bit ids as (high, low) 64-bit halves (see ``uuid_strings``)."""
     hi = rng.integers(0, np.iinfo(np.uint64).max, n, dtype=np.uint64, endpoint=True)
     lo = rng.integers(0, np.iinfo(np.uint64).max, n, dtype=np.uint64, endpoint=True)
     # 0 means "no id" in the columns above
     return np.maximum(hi, 1), lo
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def uuid_strings(hi: np.ndarray, lo: np.ndarray) -> list[str]:
+    """Random 128-bit values as version-4 UUID strings, vectorised."""
+    n = len(hi)
+    b = np.empty((n, 16), dtype=np.uint8)
+    b[:, :8] = hi.astype(">u8").view(np.uint8).reshape(n, 8)
+    b[:, 8:] = lo.astype(">u8").view(np.uint8).reshape(n, 8)
+    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
+    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
+    nibbles = np.empty((n, 32), dtype=np.uint8)
+    nibbles[:, 0::2] = _HEX[b >> 4]
+    nibbles[:, 1::2] = _HEX[b & 0x0F]
+    out = np.full((n, 36), ord("-"), dtype=np.uint8)
+    dst = 0
+    for src, width in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12)):  # 8-4-4-4-12
+        out[:, dst : dst + width] = nibbles[:, src : src + width]
+        dst += width + 1
+    return out.view("S36").ravel().astype("U36").tolist()
 
 
 @dataclass

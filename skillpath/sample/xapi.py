@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from skillpath.sample.defects import Defects
 from skillpath.sample.files import FileStat
 from skillpath.sample.model import FORMATS
 from skillpath.sample.organisation import Organisation
@@ -33,10 +33,8 @@ from skillpath.sample.timeline import (
     VERBS,
     Statements,
     V,
+    uuid_strings,
 )
-
-if TYPE_CHECKING:
-    from skillpath.sample.defects import Defects
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 VERB_IRI = {name: ADL + name for name in VERBS}
@@ -58,26 +56,6 @@ STATEMENTS_DIR = Path("lms") / "statements"
 LRS_FILE = "lrs-export-{month}.jsonl"
 EVENTS_FILE = "events-platform-export.json"
 CHUNK = 50_000  # statements rendered at a time: ~1.5 KB of Python strings each
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-
-
-def uuid_strings(hi: np.ndarray, lo: np.ndarray) -> list[str]:
-    """Random 128-bit values as version-4 UUID strings, vectorised."""
-    n = len(hi)
-    b = np.empty((n, 16), dtype=np.uint8)
-    b[:, :8] = hi.astype(">u8").view(np.uint8).reshape(n, 8)
-    b[:, 8:] = lo.astype(">u8").view(np.uint8).reshape(n, 8)
-    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
-    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
-    nibbles = np.empty((n, 32), dtype=np.uint8)
-    nibbles[:, 0::2] = _HEX[b >> 4]
-    nibbles[:, 1::2] = _HEX[b & 0x0F]
-    out = np.full((n, 36), ord("-"), dtype=np.uint8)
-    dst = 0
-    for src, width in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12)):  # 8-4-4-4-12
-        out[:, dst : dst + width] = nibbles[:, src : src + width]
-        dst += width + 1
-    return out.view("S36").ravel().astype("U36").tolist()
 
 
 @lru_cache(maxsize=4)
