@@ -17,6 +17,7 @@ from skillpath.ingest.dedup import (
 )
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, quarantine_file, tally
+from skillpath.ingest.reasons import declared
 from skillpath.ingest.sources import Column, Source
 from skillpath.ingest.sql import ident, lit, problem, problems_list, problems_message
 from skillpath.privacy import PERSONAL_COLUMN
@@ -30,7 +31,6 @@ _CAST_HINT = {
     "timestamp": "a timestamp (ISO 8601, e.g. 2024-05-01T09:30:00Z)",
     "bool": "a boolean (true/false)",
 }
-_RAW_TYPE = {"int": "integer", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
 
 
 def _typed(col: Column, v: str, hr_file: bool) -> str:
@@ -192,8 +192,7 @@ def load_csv_file(
         if col.raw_name is None:
             continue
         t = _typed(col, v, hr_file)
-        raw_type = _RAW_TYPE.get(col.kind, "varchar")
-        selects.append(f"({t})::{raw_type} as {ident(col.raw_name)}")
+        selects.append(f"({t})::{col.raw_type} as {ident(col.raw_name)}")
         problems.extend(_problems(col, v, t))
     extra = (
         "json_object(" + ", ".join(f"{lit(n)}, c.{ident(by_name[n])}" for n in kept) + ")"
@@ -224,7 +223,7 @@ def load_csv_file(
     if hr_file:
         _record_identities(con)
     tally(con, result, OUTCOME)
-    result.reasons.update({"malformed_row": len(rejects)} if rejects else {})
+    result.reasons.update({declared("malformed_row"): len(rejects)} if rejects else {})
     result.rows_quarantined += len(rejects)
     if rejects or kept or dropped:
         notes = [result.message] if result.message else []
@@ -274,11 +273,12 @@ def _quarantine_rows(
     )
     for line, error_type, message in rejects:
         con.execute(
-            "insert into audit.quarantine values (?, ?, ?, null, 'malformed_row', ?, now())",
+            "insert into audit.quarantine values (?, ?, ?, null, ?, ?, now())",
             [
                 source.table,
                 file.relative,
                 line,
+                declared("malformed_row"),
                 f"{file.relative} line {line}: {error_type.lower().replace('_', ' ')} "
                 f"({message}); fix the quoting or the number of fields of that line",
             ],

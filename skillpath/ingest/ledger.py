@@ -1,6 +1,6 @@
 """The ingest ledger: ``audit.ingest_log`` (one row per file version) and
 ``audit.quarantine`` (one row per rejected row, or per rejected file), plus the tables
-ingestion adds beside DESIGN.md's (docs/architecture.md: identity and validation).
+ingestion adds beside the contract's (docs/architecture.md: identity and validation).
 
 Every file ends in exactly one :class:`FileResult` whose counts satisfy
 ``rows_in = rows_loaded + rows_quarantined + rows_duplicate``; the ledger refuses to
@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from skillpath.ingest.reasons import declared
 from skillpath.warehouse import create_table_sql, ensure_layout
 
 EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
@@ -139,6 +140,7 @@ def quarantine_file(
 ) -> FileResult:
     """Reject a whole file: one quarantine row without a row number stands for all its
     rows, so the log still balances and the engineer gets one clear message."""
+    declared(reason_code)
     result.rows_in = result.rows_quarantined = rows_in
     result.rows_loaded = result.rows_duplicate = 0
     result.status = FAILED

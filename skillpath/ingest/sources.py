@@ -1,4 +1,4 @@
-"""What each landing source looks like (DESIGN.md, Landing formats): where its files
+"""What each landing source looks like (docs/data-contract.md renders it): where its files
 are, which columns it needs, how each value is typed and validated, and which columns
 form its natural key. The loaders are generic; everything source-specific is here."""
 
@@ -9,6 +9,7 @@ from typing import Literal
 
 Kind = Literal["text", "int", "date", "timestamp", "bool", "enum", "person", "person_ref", "email"]
 Group = Literal["ingest_hr", "ingest_lms", "ingest_surveys"]
+_RAW_TYPE = {"int": "integer", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class Column:
     high: int | None = None
     accepted: tuple[str, ...] = ()
     target: str | None = None  # raw column name when it differs
+
+    @property
+    def raw_type(self) -> str:
+        """The DuckDB type of its raw column (``warehouse.RAW_TABLES`` must agree)."""
+        return _RAW_TYPE.get(self.kind, "varchar")
 
     @property
     def raw_name(self) -> str | None:

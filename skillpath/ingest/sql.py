@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from skillpath.ingest.reasons import declared
+
 
 def lit(value: str) -> str:
     """A SQL string literal."""
@@ -14,8 +16,8 @@ def ident(name: str) -> str:
 
 def problem(condition: str, code: str, message_sql: str) -> str:
     """A struct(code, msg) when ``condition`` holds, else NULL; rows collect these in a
-    list and the first one names the quarantine reason."""
-    return f"case when {condition} then {{'code': {lit(code)}, 'msg': {message_sql}}} end"
+    list and the first one names the quarantine reason (``reasons.REASONS``)."""
+    return f"case when {condition} then {{'code': {lit(declared(code))}, 'msg': {message_sql}}} end"
 
 
 def problems_list(problems: list[str]) -> str:
@@ -42,6 +44,7 @@ def outcome_columns(immutable: bool) -> str:
     immutable records (xAPI statements: an LRS never changes a stored id) and a newer
     version for everything else (the marts keep the latest)."""
     stored_conflict = "existing_fp is not null" if immutable else "false"
+    conflict = lit(declared("conflicting_duplicate"))
     # rows without a contested key have no fingerprint: nothing to compare
 
     return f"""
@@ -56,7 +59,7 @@ def outcome_columns(immutable: bool) -> str:
         case
             when len(problems) > 0 then problems[1].code
             when rank_in_file > 1 and fp = first_fp then null
-            when rank_in_file > 1 then 'conflicting_duplicate'
+            when rank_in_file > 1 then {conflict}
             when existing_fp = fp then null
-            when {stored_conflict} then 'conflicting_duplicate'
+            when {stored_conflict} then {conflict}
         end as reason_code"""
