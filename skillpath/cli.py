@@ -1,4 +1,4 @@
-"""The one entry point people and ``make`` use (see DESIGN.md, Commands).
+"""The one entry point people and ``make`` use (README.md, Commands).
 
 Sub-commands import their implementation lazily so that ``skillpath --help`` stays fast
 and a broken optional stage cannot stop the others from running.

@@ -30,7 +30,7 @@ def keyed_hash(value: str, key: bytes) -> str:
 
 
 def person_key(employee_id: str, key: bytes) -> str:
-    """The one identifier of a person in every table (DESIGN.md, Warehouse)."""
+    """The one identifier of a person in every table (docs/data-contract.md, The warehouse)."""
     return keyed_hash(employee_id.strip(), key)
 
 

@@ -1,5 +1,5 @@
 """Shared fixtures: every test gets its own data directory through the environment
-variables of DESIGN.md, so nothing touches ``data/`` of the working copy."""
+variables (README.md, Configuration), so nothing touches ``data/`` of the working copy."""
 
 from __future__ import annotations
 

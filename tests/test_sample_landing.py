@@ -1,5 +1,5 @@
-"""A clean sample organisation matches DESIGN.md's landing formats: every file, every
-column, every value range, and xAPI statements as an LRS exports them."""
+"""A clean sample organisation matches the landing formats (docs/data-contract.md): every
+file, every column, every value range, and xAPI statements as an LRS exports them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``skillpath status`` and ``skillpath export`` (DESIGN.md, Commands)."""
+"""``skillpath status`` and ``skillpath export`` (README.md, Commands)."""
 
 from __future__ import annotations
 

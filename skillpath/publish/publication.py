@@ -1,6 +1,6 @@
 """One publication, start to end: write the candidate, judge it, switch or block, report.
 
-Status values (DESIGN.md): ``published`` (gates passed, now current), ``blocked`` (a
+Status values (docs/data-contract.md): ``published`` (gates passed, now current), ``blocked`` (a
 gate failed; the previous publication stays current), ``failed`` (it crashed, or the
 process died, before it was complete; nothing current changed).
 """

@@ -1,4 +1,4 @@
-"""Tables of the ``published`` schema (DESIGN.md, Warehouse) and ``audit.erasures``.
+"""Tables of the ``published`` schema (docs/data-contract.md, The warehouse) and ``audit.erasures``.
 
 ``published.current_recommendations`` is a table, not a view, so the LMS reads one
 plain table and a half-written candidate can never show through it: it only changes

@@ -1,4 +1,4 @@
-"""The sample organisation: realistic landing files for every source of DESIGN.md,
+"""The sample organisation: realistic landing files for every source of docs/data-contract.md,
 simulated from a latent ground truth that is written separately for evaluation."""
 
 from skillpath.sample.config import SampleConfig

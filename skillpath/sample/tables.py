@@ -1,5 +1,5 @@
 """The organisation as the HRIS, the skills team and the LMS export it: one DataFrame
-per landing file of DESIGN.md, columns in contract order, values as text."""
+per landing file of docs/data-contract.md, columns in contract order, values as text."""
 
 from __future__ import annotations
 
