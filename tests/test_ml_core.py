@@ -22,7 +22,7 @@ from ml.evaluate import (
 )
 from ml.features import FeatureSpace
 from ml.metrics import per_person
-from ml.model import LIGHTFM_ONLY, standardise
+from ml.model import LIGHTFM_ONLY, Representations, standardise
 from ml.train import InsufficientData, TrainConfig, recency_weighted, train
 from tests.fixtures.ml.synthetic import make_org
 
@@ -180,7 +180,10 @@ def test_cold_start_persons_and_items_are_scored_from_features(org):
     assert np.isfinite(scores).all()
     # the new hire is scored like a colleague of the same role, not like nobody
     assert np.corrcoef(scores[0], bound.score([emp["person_key"].iloc[0]])[0])[0, 1] > 0.5
-    assert bound.score(["unknown-person"]).std() >= 0  # unknown persons: biases only, no error
+    # persons missing from the snapshot get no embedding of anyone: item biases only
+    unknown = bound.lightfm_score(["unknown-person", "another-unknown-person"])
+    items = Representations.of_items(model.model, model.features.item_matrix(later, bound.item_ids))
+    np.testing.assert_allclose(unknown, np.broadcast_to(items.bias, unknown.shape), rtol=1e-5)
 
 
 def test_top_k_matches_score_order_and_honours_exclusions(evaluated):

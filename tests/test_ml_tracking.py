@@ -7,12 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 import mlflow
+import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
 from ml import tracking
 from ml.dataset import build_interactions
-from ml.evaluate import EvalConfig
+from ml.evaluate import PRIMARY_METRIC, EvalConfig
 from ml.runs import run_training
 from ml.train import TrainConfig
 from ml.tuning import tune
@@ -78,12 +79,19 @@ def test_too_little_data_trains_nothing_and_says_why(org, store):
 
 def test_tuning_runs_trials_as_nested_runs(org, store):
     config, score = tune(org.marts, 2, *store, base=replace(CONFIG, epochs=3))
-    assert config is not None and score >= 0
     runs = mlflow.search_runs(experiment_names=[tracking.EXPERIMENT], output_format="list")
-    parents = [r for r in runs if r.info.run_name == "tune-2"]
-    assert parents
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    [parent] = [r for r in runs if r.info.run_name == "tune-2"]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 2
+    # the best trial is the one with the highest hold-out metric, and the parent says so
+    scores = [child.data.metrics[PRIMARY_METRIC] for child in children]
+    best = children[int(np.argmax(scores))]
+    assert score == pytest.approx(max(scores))
+    assert parent.data.metrics[f"best_{PRIMARY_METRIC}"] == pytest.approx(score)
+    assert config is not None
+    assert {k: str(v) for k, v in config.as_params().items()} == {
+        k: best.data.params[k] for k in config.as_params()
+    }
 
 
 def test_dagster_assets_train_evaluate_and_check(org, skillpath_env):
