@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.environment import data_environment
+from tests.fixtures.marts.build import BuiltMarts, build_tiny_org_marts
 
 
 @pytest.fixture
@@ -16,3 +17,10 @@ def skillpath_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key, value in data_environment(data).items():
         monkeypatch.setenv(key, value)
     return data
+
+
+@pytest.fixture(scope="session")
+def tiny_marts(tmp_path_factory: pytest.TempPathFactory) -> BuiltMarts:
+    """The hand-made organisation of tests/fixtures/marts/tiny_org.sql built once per
+    session through Dagster (a dbt build takes most of a minute); tests only read it."""
+    return build_tiny_org_marts(tmp_path_factory.mktemp("marts") / "data")

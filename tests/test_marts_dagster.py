@@ -15,19 +15,13 @@ Sales has 3 persons (one a leaver, so 2 active): under the minimum group size of
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from ml.evidence import EVIDENCE_COLUMNS
 from orchestration.runner import failed_checks
-from tests.fixtures.marts.build import (
-    check_count,
-    load_tiny_org,
-    marts_environment,
-    materialize_marts,
-)
+from tests.fixtures.marts.build import BuiltMarts, check_count
 
 # docs/architecture.md, "Marts: columns other parts rely on": table -> (grain, columns)
 CONTRACT = {
@@ -75,15 +69,8 @@ CONTRACT = {
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
-    data = tmp_path_factory.mktemp("marts") / "data"
-    env = marts_environment(data)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        load_tiny_org(Path(env["SKILLPATH_WAREHOUSE"]))
-        result = materialize_marts()
-        yield result, Path(env["SKILLPATH_WAREHOUSE"]), Path(env["SKILLPATH_REPORTS_DIR"])
+def built(tiny_marts: BuiltMarts) -> tuple:
+    return tiny_marts.result, tiny_marts.warehouse, tiny_marts.reports_dir
 
 
 @pytest.fixture(scope="module")
@@ -267,12 +254,3 @@ def test_monthly_kpis(con: duckdb.DuckDBPyConnection) -> None:
         con, "select new_hires from marts.mart_learning_kpis where month_start = date '2024-05-01'"
     )
     assert may == (1,)
-
-
-def test_heatmap_respects_the_suppression(built: tuple) -> None:
-    out = built[2] / "org_skill_gaps"
-    page = (out / "index.html").read_text()
-    assert (out / "org_skill_gap_heatmap.png").stat().st_size > 1000
-    assert "<td>Engineering</td><td>technical</td><td>1.45</td>" in page
-    assert "<td>Sales</td><td>business</td><td>suppressed</td>" in page
-    assert "pk_" not in page

@@ -13,7 +13,10 @@ from orchestration.resources import SkillpathResource
 from skillpath.reports.org_skill_gaps import write_org_skill_gap_heatmap
 from skillpath.warehouse import connect, ensure_layout
 
-ORG_SKILL_GAPS = dg.AssetKey(["marts", "mart_org_skill_gaps"])
+ORG_SKILL_GAP_MARTS = [
+    dg.AssetKey(["marts", "mart_org_skill_gaps"]),
+    dg.AssetKey(["marts", "mart_org_skill_category_gaps"]),
+]
 
 
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project)
@@ -39,24 +42,24 @@ def skillpath_dbt_models(
     yield from invocation.stream()
 
 
-@dg.asset(deps=[ORG_SKILL_GAPS], group_name="marts", kinds={"matplotlib", "html"})
+@dg.asset(deps=ORG_SKILL_GAP_MARTS, group_name="marts", kinds={"matplotlib", "html"})
 def org_skill_gap_heatmap(
     context: dg.AssetExecutionContext, skillpath: SkillpathResource
 ) -> dg.MaterializeResult:
-    """HR's picture of where the organisation lacks the skills its roles require:
-    department × skill category, small groups withheld as in the mart."""
+    """HR's report of where the organisation lacks the skills its roles require:
+    department × skill category, one self-contained HTML page, small groups suppressed as
+    in the marts."""
     settings = skillpath.settings()
     report = write_org_skill_gap_heatmap(
         settings.warehouse, settings.reports_dir / "org_skill_gaps"
     )
-    context.log.info("org skill-gap heatmap written to %s", report.html)
+    context.log.info("org skill-gap report written to %s", report.html)
     return dg.MaterializeResult(
         metadata={
             "html": dg.MetadataValue.path(str(report.html)),
-            "png": dg.MetadataValue.path(str(report.png)),
             "departments": report.departments,
             "skill_categories": report.categories,
             "cells_shown": report.cells_shown,
-            "cells_withheld": report.cells_suppressed,
+            "cells_suppressed": report.cells_suppressed,
         }
     )

@@ -1,47 +1,56 @@
-"""The org skill-gap heatmap HR asked for: department × skill category, coloured by the
-mean gap (levels short of what roles require), from ``marts.mart_org_skill_gaps``.
+"""The org skill-gap report HR reads: one self-contained HTML page with a heatmap of
+department × skill category, the figures behind every cell, the skills with the most
+persons short, and what each figure means.
 
-Suppression is inherited, never undone: groups the mart withheld (too few persons) add
-nothing to a cell, and a cell made only of withheld groups stays empty ("n < min").
+Every figure comes from a mart (``marts.mart_org_skill_category_gaps`` for the cells,
+``marts.mart_org_skill_gaps`` for single skills), so the page shows what HR would get by
+querying the warehouse; nothing is recomputed here. Suppression is inherited, never
+undone: a suppressed group is shown as "suppressed", never as 0.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import matplotlib
-
-matplotlib.use("Agg")  # headless: runs in Dagster and CI without a display
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
-PNG_NAME = "org_skill_gap_heatmap.png"
+from skillpath.reports.render import png_data_uri, render
+
 HTML_NAME = "index.html"
+TEMPLATE = "org_skill_gaps.html.j2"
+# Colour scale of the mean gap, in levels. Required levels run 1-5, so a department short
+# of 3 levels on average in a whole category is as bad as it gets in practice; a fixed
+# scale keeps the colours of two runs comparable. Darker above it, and said so.
+GAP_SCALE_MAX = 3.0
+TOP_SKILLS = 15
 
 _CELLS_SQL = """
-select
-    department,
-    skill_category,
-    count(*) as skills,
-    sum(case when is_suppressed then 1 else 0 end) as skills_suppressed,
-    sum(case when is_suppressed then 0 else mean_gap * headcount end)
-        / nullif(sum(case when is_suppressed then 0 else headcount end), 0) as mean_gap,
-    sum(case when is_suppressed then 0 else persons_short end) as persons_short,
-    max(min_group_size) as min_group_size
-from marts.mart_org_skill_gaps
-group by department, skill_category
+select department, skill_category, department_headcount, skills_required, skills_suppressed,
+       is_suppressed, min_group_size, persons_required, persons_short, share_short, mean_gap
+from marts.mart_org_skill_category_gaps
 order by department, skill_category
 """
+
+_TOP_SKILLS_SQL = """
+select department, skill_name, skill_category, headcount, persons_short, share_short, mean_gap
+from marts.mart_org_skill_gaps
+where not is_suppressed and persons_short > 0
+order by persons_short desc, mean_gap desc, department, skill_name
+limit ?
+"""
+
+_MIN_GROUP_SIZE_SQL = "select max(min_group_size) from marts.mart_org_skill_gaps"
 
 
 @dataclass(frozen=True)
 class HeatmapReport:
-    png: Path
     html: Path
     departments: int
     categories: int
@@ -50,95 +59,165 @@ class HeatmapReport:
 
 
 def load_cells(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One row per department × skill category; mean_gap is headcount-weighted over the
-    category's reported skills and null when every skill of the cell was suppressed."""
+    """One row per department × skill category some role of the department requires."""
     return con.execute(_CELLS_SQL).df()
 
 
-def _plot(grid: pd.DataFrame, withheld: pd.DataFrame, png: Path) -> None:
-    values = grid.to_numpy(dtype=float)
-    fig_w = 2.5 + 1.1 * max(len(grid.columns), 1)
-    fig_h = 1.5 + 0.5 * max(len(grid.index), 1)
-    fig, ax = plt.subplots(figsize=(fig_w, fig_h), dpi=110)
-    if values.size:
-        # transparent where there is no value: the grey "withheld" layer shows through
-        cmap = matplotlib.colormaps["Reds"].with_extremes(bad=(1, 1, 1, 0))
-        ax.imshow(withheld.to_numpy(dtype=float), cmap="Greys", vmin=0, vmax=6, aspect="auto")
-        image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=5, aspect="auto")
-        ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right")
-        ax.set_yticks(range(len(grid.index)), grid.index)
-        for (row, col), value in np.ndenumerate(values):
-            if withheld.iat[row, col]:
-                ax.text(col, row, "n < min", ha="center", va="center", fontsize=8)
-            elif not np.isnan(value):
-                ax.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=8)
-        fig.colorbar(image, ax=ax, label="mean gap (levels)")
-    else:
-        ax.text(0.5, 0.5, "no role requirements: no skill gaps", ha="center", va="center")
-        ax.set_axis_off()
-    ax.set_title("Skill gaps by department and skill category")
-    fig.tight_layout()
-    fig.savefig(png)
-    plt.close(fig)
+def load_top_skills(con: duckdb.DuckDBPyConnection, limit: int = TOP_SKILLS) -> pd.DataFrame:
+    """The reported department × skill groups with the most persons short."""
+    return con.execute(_TOP_SKILLS_SQL, [limit]).df()
 
 
-def _html(cells: pd.DataFrame) -> str:
-    sizes = cells["min_group_size"].dropna()
-    min_group_size = int(sizes.iloc[0]) if len(sizes) else "the minimum"
-    empty = (
-        "<p><strong>No role skill requirements were loaded "
-        "(hr/role_skill_requirements.csv), so there are no skill gaps to show.</strong></p>"
-        if cells.empty
-        else ""
-    )
-    rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            html.escape(str(cell.department)),
-            html.escape(str(cell.skill_category)),
-            "suppressed" if pd.isna(cell.mean_gap) else f"{cell.mean_gap:.2f}",
-            int(cell.persons_short),
-            f"{int(cell.skills_suppressed)} of {int(cell.skills)}",
-        )
-        for cell in cells.itertuples()
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Org skill gaps</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
-td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}}</style></head>
-<body><h1>Skill gaps by department and skill category</h1>
-<p><img src="{PNG_NAME}" alt="heatmap of mean skill gap by department and skill category"></p>
-<p>Each cell: the mean gap, in levels (0-5), between what the roles of a department's active
-people require and their estimated level, over the skills of the category (weighted by
-persons). Groups of fewer than {min_group_size} persons for a skill are withheld so no one
-can be singled out; a cell made only of withheld groups is grey ("n &lt; min").
-Definitions: dbt_project/README.md (mart_org_skill_gaps).</p>
-{empty}<table><tr><th>department</th><th>skill category</th><th>mean gap</th>
-<th>persons short (summed over skills)</th><th>skills withheld</th></tr>{rows}</table>
-</body></html>
-"""
-
-
-def write_org_skill_gap_heatmap(warehouse: Path, out_dir: Path) -> HeatmapReport:
-    """Render the heatmap PNG and its HTML page into ``out_dir`` (created if missing)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        cells = load_cells(con)
+def _heatmap(cells: pd.DataFrame) -> str:
+    """The heatmap as a data URI: colour = mean gap; grey hatched = suppressed; white =
+    not required (no cell in the mart)."""
     grid = cells.pivot(index="department", columns="skill_category", values="mean_gap")
-    # grey "n < min" only where there are gaps to hide; blank where no role requires the
-    # category at all
-    withheld = (
-        cells.assign(withheld=cells["mean_gap"].isna())
-        .pivot(index="department", columns="skill_category", values="withheld")
+    suppressed = (
+        cells.pivot(index="department", columns="skill_category", values="is_suppressed")
         .reindex_like(grid)
         .fillna(False)
         .astype(bool)
     )
+    short = cells.pivot(index="department", columns="skill_category", values="persons_short")
+    required = cells.pivot(index="department", columns="skill_category", values="persons_required")
+    values = grid.to_numpy(dtype=float)
+    fig_w = 3.2 + 1.15 * len(grid.columns)
+    fig_h = 1.9 + 0.55 * len(grid.index)
+    fig, ax = plt.subplots(figsize=(max(fig_w, 7.0), fig_h))
+    cmap = plt.get_cmap("OrRd").with_extremes(bad=(1, 1, 1, 0), over="#5a0000")
+    image = ax.imshow(
+        np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=GAP_SCALE_MAX, aspect="auto"
+    )
+    ax.imshow(
+        np.ma.masked_where(~suppressed.to_numpy(), np.ones(values.shape)),
+        cmap=ListedColormap(["#d9d9d9"]),
+        aspect="auto",
+    )
+    for (row, col), value in np.ndenumerate(values):
+        if suppressed.iat[row, col]:
+            ax.add_patch(
+                plt.Rectangle(
+                    (col - 0.5, row - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#9a9a9a"
+                )
+            )
+            ax.text(col, row, "suppressed", ha="center", va="center", fontsize=7.5)
+        elif not np.isnan(value):
+            dark = value > 0.6 * GAP_SCALE_MAX
+            ax.text(
+                col,
+                row,
+                f"{value:.1f}\n{int(short.iat[row, col]):,} of {int(required.iat[row, col]):,}",
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                color="white" if dark else "black",
+            )
+    ax.set_xticks(range(len(grid.columns)), grid.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(grid.index)), grid.index)
+    for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        label.set_parse_math(False)  # names from customer files: "$" is text, not TeX
+    ax.set_xticks(np.arange(-0.5, len(grid.columns)), minor=True)
+    ax.set_yticks(np.arange(-0.5, len(grid.index)), minor=True)
+    ax.grid(which="minor", color="white", linewidth=1.5)
+    ax.tick_params(which="minor", length=0)
+    colorbar = fig.colorbar(image, ax=ax, extend="max", fraction=0.04, pad=0.02)
+    colorbar.set_label("mean gap (levels short of the requirement)")
+    fig.legend(
+        handles=[
+            Patch(facecolor="#d9d9d9", hatch="///", edgecolor="#9a9a9a", label="suppressed"),
+            Patch(facecolor="white", edgecolor="#9a9a9a", label="not required by any role"),
+        ],
+        loc="lower center",
+        ncol=2,
+        frameon=False,
+    )
+    ax.set_title(
+        "Mean skill gap by department and skill category\n(persons short of persons required)"
+    )
+    fig.tight_layout(rect=(0, 0.6 / fig_h, 1, 1))  # room for the legend below
+    uri = png_data_uri(fig)
+    plt.close(fig)
+    return uri
+
+
+def _count(value: object) -> str:
+    return f"{int(value):,}"
+
+
+def _persons(value: object) -> str:
+    return f"{int(value):,} active person" + ("" if int(value) == 1 else "s")
+
+
+def _rows_by_department(cells: pd.DataFrame) -> list[dict]:
+    departments = []
+    for department, group in cells.groupby("department", sort=True):
+        departments.append(
+            {
+                "name": department,
+                "headcount": _persons(group["department_headcount"].iloc[0]),
+                "cells": [
+                    {
+                        "category": cell.skill_category,
+                        "suppressed": bool(cell.is_suppressed),
+                        "persons_required": None
+                        if cell.is_suppressed
+                        else _count(cell.persons_required),
+                        "persons_short": None if cell.is_suppressed else _count(cell.persons_short),
+                        "share_short": None if cell.is_suppressed else f"{cell.share_short:.0%}",
+                        "mean_gap": None if cell.is_suppressed else f"{cell.mean_gap:.2f}",
+                        "skills": f"{cell.skills_required - cell.skills_suppressed:,} of "
+                        f"{cell.skills_required:,}",
+                    }
+                    for cell in group.itertuples()
+                ],
+            }
+        )
+    return departments
+
+
+def _top_skills(top: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "department": row.department,
+            "skill": row.skill_name,
+            "category": row.skill_category,
+            "headcount": _count(row.headcount),
+            "persons_short": _count(row.persons_short),
+            "share_short": f"{row.share_short:.0%}",
+            "mean_gap": f"{row.mean_gap:.2f}",
+        }
+        for row in top.itertuples()
+    ]
+
+
+def render_page(
+    cells: pd.DataFrame, top: pd.DataFrame, min_group_size: int, generated_at: datetime
+) -> str:
+    return render(
+        TEMPLATE,
+        generated_at=generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        min_group_size=min_group_size,
+        gap_scale_max=f"{GAP_SCALE_MAX:g}",
+        chart=_heatmap(cells) if not cells.empty else None,
+        departments=_rows_by_department(cells),
+        department_count=cells["department"].nunique(),
+        persons=_count(cells.drop_duplicates("department")["department_headcount"].sum()),
+        cells_suppressed=int(cells["is_suppressed"].sum()),
+        top_skills=_top_skills(top),
+    )
+
+
+def write_org_skill_gap_heatmap(warehouse: Path, out_dir: Path) -> HeatmapReport:
+    """Render the report into ``out_dir/index.html`` (directory created if missing)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cells = load_cells(con)
+        top = load_top_skills(con)
+        min_group_size = con.execute(_MIN_GROUP_SIZE_SQL).fetchone()[0]
+    page = out_dir / HTML_NAME
     out_dir.mkdir(parents=True, exist_ok=True)
-    png, page = out_dir / PNG_NAME, out_dir / HTML_NAME
-    _plot(grid, withheld, png)
-    page.write_text(_html(cells), encoding="utf-8")
-    suppressed = int(cells["mean_gap"].isna().sum())
+    page.write_text(render_page(cells, top, min_group_size, datetime.now(UTC)), encoding="utf-8")
+    suppressed = int(cells["is_suppressed"].sum())
     return HeatmapReport(
-        png=png,
         html=page,
         departments=int(cells["department"].nunique()),
         categories=int(cells["skill_category"].nunique()),
