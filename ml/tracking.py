@@ -31,10 +31,8 @@ from mlflow.tracking import MlflowClient
 
 from ml.evaluate import Evaluation
 from ml.model import Recommender
+from ml.registry import CHALLENGER, EXPERIMENT, REGISTERED_MODEL
 
-EXPERIMENT = "skillpath"
-REGISTERED_MODEL = "skillpath-recommender"
-CHALLENGER = "challenger"
 MODEL_NAME = "recommender"
 
 

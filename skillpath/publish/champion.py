@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-MODEL_NAME = "skillpath-recommender"
-CHAMPION = "champion"
+from ml.registry import CHAMPION
+from ml.registry import REGISTERED_MODEL as MODEL_NAME
 
 log = logging.getLogger(__name__)
 
