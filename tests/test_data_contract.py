@@ -15,6 +15,7 @@ from skillpath import data_contract
 from skillpath.ingest.reasons import REASONS, declared
 from skillpath.ingest.sources import SOURCES
 from skillpath.ingest.sql import problem
+from skillpath.vocabulary import CONTENT_FORMATS
 from skillpath.warehouse import CSV_LINEAGE, LINEAGE, RAW_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,15 @@ def test_dbt_sources_are_the_raw_tables() -> None:
     assert tables == set(RAW_TABLES) - NOT_DBT_SOURCES
     for table in raw["tables"]:
         assert table["config"]["meta"]["dagster"]["asset_key"] == ["raw", table["name"]]
+
+
+def test_dbt_builds_one_affinity_per_declared_content_format() -> None:
+    """dbt cannot import Python: its var repeats skillpath.vocabulary.CONTENT_FORMATS."""
+    project = yaml.safe_load((ROOT / "dbt_project/dbt_project.yml").read_text())
+    assert tuple(project["vars"]["content_formats"]) == CONTENT_FORMATS
+    catalog = {s.table: s for s in SOURCES}["lms_catalog"]
+    [format_column] = [c for c in catalog.columns if c.name == "format"]
+    assert format_column.accepted == CONTENT_FORMATS
 
 
 def test_an_undeclared_reason_code_is_refused() -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from ml.evidence import EVIDENCE_COLUMNS
 from orchestration.runner import failed_checks
+from skillpath.vocabulary import CONTENT_FORMATS
 from tests.fixtures.marts.build import BuiltMarts, check_count
 
 # docs/architecture.md, "Marts: columns other parts rely on": table -> (grain, columns)
@@ -58,9 +59,8 @@ CONTRACT = {
     "mart_engagement": (
         ["person_key"],
         "learning_hours items_started items_completed completion_rate dropoff_rate "
-        "typical_learning_hour pulse_engagement enps affinity_video affinity_article "
-        "affinity_course affinity_workshop affinity_podcast affinity_microlearning "
-        "affinity_interactive",
+        "typical_learning_hour pulse_engagement enps "
+        + " ".join(f"affinity_{f}" for f in CONTENT_FORMATS),
     ),
     "mart_org_skill_gaps": (["department", "skill_id"], ""),
     "mart_content_effectiveness": (["content_id"], ""),

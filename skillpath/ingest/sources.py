@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from skillpath.vocabulary import CONTENT_FORMATS
+
 Kind = Literal["text", "int", "date", "timestamp", "bool", "enum", "person", "person_ref", "email"]
 Group = Literal["ingest_hr", "ingest_lms", "ingest_surveys"]
 _RAW_TYPE = {"int": "integer", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
@@ -165,19 +167,7 @@ SOURCES: tuple[Source, ...] = (
         columns=(
             Column("content_id"),
             Column("title"),
-            Column(
-                "format",
-                "enum",
-                accepted=(
-                    "video",
-                    "article",
-                    "course",
-                    "workshop",
-                    "podcast",
-                    "microlearning",
-                    "interactive",
-                ),
-            ),
+            Column("format", "enum", accepted=CONTENT_FORMATS),
             Column("duration_minutes", "int", nullable=True, low=0, high=100_000),
             _level("level", nullable=True),
             Column("language", nullable=True),

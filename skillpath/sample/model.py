@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.special import expit, logit, ndtr
 
-FORMATS = ("video", "article", "course", "workshop", "podcast", "microlearning", "interactive")
+from skillpath.vocabulary import CONTENT_FORMATS
+
+FORMATS = CONTENT_FORMATS
 # formats that end with a scored assessment (passed/failed with a score)
 ASSESSED = np.array([f in {"course", "interactive", "microlearning"} for f in FORMATS])
 MAX_TAUGHT = 3  # skills per content item: one primary, up to two secondary
