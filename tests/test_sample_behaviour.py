@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_sample_support import Org, make_org
+from tests.fixtures.sample_org import Org, make_org
 
 
 @pytest.fixture(scope="module")

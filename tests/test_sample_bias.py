@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.test_sample_support import Org, make_org
+from tests.fixtures.sample_org import Org, make_org
 
 CONFIG = {"employees": 300, "seed": 13, "months": 8}
 

@@ -9,7 +9,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from tests.test_sample_support import ADL, Org, make_org
+from tests.fixtures.sample_org import ADL, Org, make_org
 
 STATEMENT_KINDS = {
     "malformed_json",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_sample_support import make_org
+from tests.fixtures.sample_org import make_org
 
 CONFIG = {"employees": 120, "months": 4, "inject_defects": True, "inject_bias": True}
 

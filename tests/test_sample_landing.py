@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.test_sample_support import ADL, Org, make_org
+from skillpath.vocabulary import CONTENT_FORMATS
+from tests.fixtures.sample_org import ADL, Org, make_org
 
 COLUMNS = {
     "hr/employees.csv": [
@@ -63,7 +64,7 @@ COLUMNS = {
         "assessed_at",
     ],
 }
-FORMATS = {"video", "article", "course", "workshop", "podcast", "microlearning", "interactive"}
+FORMATS = set(CONTENT_FORMATS)
 CATEGORIES = {"technical", "digital", "data", "leadership", "communication", "compliance", "domain"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 DURATION = re.compile(r"^PT(\d+H)?(\d+M)?(\d+S)?$")

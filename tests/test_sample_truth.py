@@ -9,7 +9,7 @@ import pytest
 
 from skillpath.sample import SampleConfig, generate
 from skillpath.sample.truth import Truth, load_truth
-from tests.test_sample_support import Org, make_org
+from tests.fixtures.sample_org import Org, make_org
 
 
 @pytest.fixture(scope="module")
