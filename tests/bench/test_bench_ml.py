@@ -10,7 +10,6 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
-import pandas as pd
 import pytest
 
 from ml.data import load_marts
@@ -123,4 +122,10 @@ def test_bench_recommender(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         f"production model with the evaluated recipe ({big_model.params['epochs_trained']} "
         f"epochs) {production:.1f} s, **{seconds:.1f} s** in all\n",
     )
-    assert pd.notna(lift) and model.params["epochs_trained"] >= 1
+    # the goals stated above, after the figures are recorded (a miss still leaves them in
+    # docs/benchmarks.md); at 10k employees the model must at least beat its baseline,
+    # which is what the publication gate asks (the 1.3× goal is not met there yet)
+    assert lift >= 1.3, f"NDCG@10 lift over role popularity {lift:.2f}× < 1.3×"
+    assert big_lift > 1.0, "at 10k employees the model does not beat role popularity"
+    assert new_vs_est >= 0.8, f"new hires get {new_vs_est:.2f}× the precision of others"
+    assert published_mastered <= 0.05, f"{published_mastered:.1%} of published items mastered"
