@@ -25,6 +25,7 @@ MART_TABLES = {
     "skill_gaps": "mart_skill_gaps",
     "person_engagement": "mart_engagement",
     "skill_evidence": "fct_skill_evidence",
+    "skill_profile_rules": "mart_skill_profile_rules",
 }
 
 
@@ -41,6 +42,8 @@ class Marts:
     person_engagement: pd.DataFrame
     # every piece of skill evidence; empty in marts assembled by hand without it
     skill_evidence: pd.DataFrame = field(default_factory=empty_evidence)
+    # the dbt vars of the skill-profile rule (ml.evidence.EvidenceRules.of_marts)
+    skill_profile_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def load_marts(con: duckdb.DuckDBPyConnection, schema: str = "marts") -> Marts:

@@ -136,12 +136,12 @@ def as_of(marts: Marts, cutoff: pd.Timestamp, rules: EvidenceRules | None = None
 
     The hold-out must not see the future through features. Skill estimates, confidences
     and gaps are recomputed from the evidence known at the cutoff with the marts' own
-    rules (``ml.evidence``; ``rules`` default to the dbt project's vars); format affinity
+    rules (``ml.evidence``; ``rules`` default to those the marts were built with); format affinity
     is recomputed from the engagement rows before the cutoff with the same smoothing as
     the mart's contract (a smoothed completion rate). Rows of ``fct_content_engagement``
     after the cutoff are removed. Marts without evidence rows get an empty profile.
     """
-    rules = rules or EvidenceRules.from_dbt_project()
+    rules = rules or EvidenceRules.of_marts(marts.skill_profile_rules)
     eng = marts.engagement[pd.to_datetime(marts.engagement["first_event_at"]) <= cutoff]
     profile = profile_as_of(marts.skill_evidence, cutoff, rules)
     return replace(

@@ -17,21 +17,19 @@ evidence, unweighted) with the rules of ``int_skill__evidence`` and
 - estimated level = weighted mean level (0–5); confidence = total weight / (total weight
   + ``confidence_prior_weight``).
 
-The two constants are the dbt vars of ``dbt_project/dbt_project.yml`` (read, not copied),
-and tests/test_ml_evidence.py checks that at the marts' own date this reproduces
+The rule's home is dbt (docs/architecture.md, "The skill-profile rule"): this is its
+application at another date. The two constants are the dbt vars the marts were built
+with, read from ``marts.mart_skill_profile_rules`` (not copied), and
+tests/test_ml_evidence.py checks that at the marts' own date this reproduces
 ``mart_skill_profile``, so the SQL and the Python cannot drift apart unnoticed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
-
-DBT_PROJECT_FILE = Path(__file__).resolve().parent.parent / "dbt_project" / "dbt_project.yml"
 
 EVIDENCE_COLUMNS = (
     "person_key",
@@ -53,19 +51,24 @@ def empty_evidence() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class EvidenceRules:
-    """The dbt vars behind the profile's weights (``dbt_project.yml``)."""
+    """The dbt vars behind the profile's weights, as the marts were built with them."""
 
     half_life_days: float
     confidence_prior_weight: float
 
     @classmethod
-    def from_dbt_project(cls, path: Path = DBT_PROJECT_FILE) -> EvidenceRules:
-        """The project's defaults; a run with ``dbt build --vars`` overrides must pass
-        its own rules instead."""
-        variables = yaml.safe_load(path.read_text())["vars"]
+    def of_marts(cls, rules: pd.DataFrame) -> EvidenceRules:
+        """The parameters the marts were built with (``mart_skill_profile_rules``: one
+        row of the dbt vars), so a build with other ``--vars`` is judged by its own."""
+        if len(rules) != 1:
+            raise LookupError(
+                "the marts carry no mart_skill_profile_rules row: build them with dbt "
+                "(skillpath run) or pass EvidenceRules explicitly"
+            )
+        row = rules.iloc[0]
         return cls(
-            half_life_days=float(variables["evidence_half_life_days"]),
-            confidence_prior_weight=float(variables["confidence_prior_weight"]),
+            half_life_days=float(row["evidence_half_life_days"]),
+            confidence_prior_weight=float(row["confidence_prior_weight"]),
         )
 
 

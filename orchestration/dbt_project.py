@@ -11,6 +11,9 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+# The one place that knows where the dbt project is: beside the packages in the checkout
+# that `make install` installs in editable mode (the supported installation; a wheel
+# would not carry dbt_project/). ml reads what dbt built from the marts, never the project.
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 _SOURCE_DIRS = ("models", "macros", "tests")
 

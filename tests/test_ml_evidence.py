@@ -20,6 +20,7 @@ from ml.data import Marts, load_marts
 from ml.dataset import as_of
 from ml.evidence import EvidenceRules, profile_as_of
 from tests.fixtures.marts.build import load_tiny_org, marts_environment, materialize_marts
+from tests.fixtures.ml.dbt_rules import dbt_profile_rules
 
 KEYS = ["person_key", "skill_id"]
 
@@ -140,6 +141,8 @@ def test_recency_is_counted_in_days_to_the_cutoff_date() -> None:
     assert profile["confidence"].tolist() == pytest.approx([0.5])
 
 
-def test_rules_are_the_dbt_project_vars() -> None:
-    rules = EvidenceRules.from_dbt_project()
-    assert rules.half_life_days > 0 and rules.confidence_prior_weight > 0
+def test_rules_are_those_the_marts_were_built_with(built) -> None:
+    """dbt writes its vars into marts.mart_skill_profile_rules; ml reads them from there."""
+    marts, _ = built
+    rules = EvidenceRules.of_marts(marts.skill_profile_rules)
+    assert rules == EvidenceRules.of_marts(dbt_profile_rules())
