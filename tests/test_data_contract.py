@@ -40,7 +40,9 @@ def test_a_stale_block_is_found(tmp_path: Path) -> None:
     assert (tmp_path / data_contract.DOC).read_text() == doc
 
 
-@pytest.mark.parametrize("source", [s for s in SOURCES if not s.is_statements], ids=str)
+@pytest.mark.parametrize(
+    "source", [s for s in SOURCES if not s.is_statements], ids=lambda s: s.table
+)
 def test_raw_tables_hold_exactly_the_landing_columns(source) -> None:
     declared_columns = {c.raw_name: c.raw_type for c in source.columns if c.raw_name}
     raw = dict(RAW_TABLES[source.table])
