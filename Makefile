@@ -7,7 +7,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 # dagster-dbt looks for the dbt executable on PATH
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install demo run test lint format ui mlflow bench clean
+.PHONY: install demo run test lint format ui mlflow notebook notebooks bench clean
 
 install: $(STAMP)
 
@@ -47,6 +47,32 @@ ui: install
 
 mlflow: install
 	$(BIN)/skillpath mlflow-ui
+
+# the kernel starts in notebooks/: point it at this checkout's data/ unless set otherwise
+notebook notebooks: export SKILLPATH_DATA_DIR ?= $(CURDIR)/data
+
+$(VENV)/.notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,notebooks]'
+	@touch $@
+
+# JupyterLab on notebooks/, with this project's environment as the kernel; nothing fetched
+# from the internet (no extension catalogue, update check or news feed); as root (a
+# container) it has to be allowed explicitly
+notebook: $(VENV)/.notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks --LabApp.extension_manager=readonly \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate --LabApp.news_url=None \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
+
+# every notebook executed headless, as the tests do (nbclient); the executed copies with
+# their outputs go to data/notebooks/, the notebooks in git stay without outputs
+notebooks: install
+	@mkdir -p $(SKILLPATH_DATA_DIR)/notebooks
+	@for nb in notebooks/*.ipynb; do \
+		echo "executing $$nb"; \
+		$(BIN)/jupyter execute --timeout=1200 \
+			--output=$(SKILLPATH_DATA_DIR)/notebooks/$$(basename $$nb .ipynb) $$nb || exit 1; \
+	done
+	@echo "executed copies: $(SKILLPATH_DATA_DIR)/notebooks/"
 
 bench: install
 	$(BIN)/python -m pytest -m slow -p no:cacheprovider -o addopts="" tests/bench
