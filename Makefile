@@ -41,9 +41,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# no -m: dagster dev loads pyproject.toml's [tool.dagster], whose code location is "skillpath"
 ui: install
 	@mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -m orchestration.definitions -p 3000
+	$(BIN)/dagster dev -p 3000
 
 mlflow: install
 	$(BIN)/skillpath mlflow-ui

@@ -27,13 +27,15 @@ def _instance(settings: Settings) -> dg.DagsterInstance:
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # local storage under DAGSTER_HOME; no telemetry from offline hosts
-        config.write_text("telemetry:\n  enabled: false\n")
+    if not config.exists():
+        # local storage under DAGSTER_HOME; an offline host sends no telemetry, and the UI
+        # shows no newsletter sign-up (it loads a frame from the internet)
+        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
 def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
-    from orchestration.definitions import defs
+    from orchestration.definitions import code_location_tags, defs
 
     job = defs.resolve_job_def(job_name)
     log.info("running job %r (landing %s)", job_name, settings.landing_dir)
@@ -43,6 +45,7 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         instance=_instance(settings),
         raise_on_error=False,
+        tags=code_location_tags(),  # listed under its job in make ui
     )
 
 

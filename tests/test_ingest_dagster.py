@@ -1,6 +1,6 @@
 """The Dagster wiring: assets write raw.* with their counts as metadata, the checks
 pass on good data and the blocking ones fail on a broken file or a missing HR export,
-the sensor starts a run only when the landing directory changed."""
+the sensor starts a run only for landing files the ingest ledger has not ingested."""
 
 from __future__ import annotations
 
@@ -103,19 +103,30 @@ def test_expectations_fail_on_a_planted_violation(skillpath_env: Path) -> None:
     assert ("expect_column_values_to_be_in_set", "person_key") in stored
 
 
-def test_sensor_requests_a_run_only_on_change(skillpath_env: Path) -> None:
-    settings = landing(skillpath_env, ("lms/catalog.csv",))
+def _tick(resources: dict, cursor: str | None = None) -> tuple[object, str | None]:
+    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
+        return landing_sensor(context), context.cursor
+
+
+def test_sensor_launches_only_for_files_the_ledger_has_not_ingested(skillpath_env: Path) -> None:
+    # a catalogue and a file ingestion never reads (not a statement export)
+    settings = landing(skillpath_env, ("lms/catalog.csv", "lms/statements/README.txt"))
     resources = {"skillpath": SkillpathResource()}
-    with dg.build_sensor_context(resources=resources) as context:
-        first = landing_sensor(context)
-    assert isinstance(first, dg.RunRequest)
-    with dg.build_sensor_context(cursor=first.run_key, resources=resources) as context:
-        assert isinstance(landing_sensor(context), dg.SkipReason)
+    before, _ = _tick(resources)
+    assert isinstance(before, dg.RunRequest)  # nothing ingested yet
+
+    ingest_all(settings)  # what `skillpath run` (make demo) does before the UI starts
+    first, cursor = _tick(resources)  # the first tick of a freshly started UI: no cursor
+    assert isinstance(first, dg.SkipReason) and "already ingested" in first.skip_message
+    assert cursor is not None
+    unchanged, _ = _tick(resources, cursor)
+    assert isinstance(unchanged, dg.SkipReason)
+
     (settings.landing_dir / "surveys").mkdir()
     (settings.landing_dir / "surveys/pulse.csv").write_text("response_id\n")
-    with dg.build_sensor_context(cursor=first.run_key, resources=resources) as context:
-        again = landing_sensor(context)
-    assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
+    arrived, _ = _tick(resources, cursor)
+    assert isinstance(arrived, dg.RunRequest)
+    assert arrived.tags["skillpath/new_files"] == "1"
 
 
 def test_a_broken_hr_file_blocks_everything_downstream(skillpath_env: Path) -> None:

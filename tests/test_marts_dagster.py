@@ -254,3 +254,20 @@ def test_monthly_kpis(con: duckdb.DuckDBPyConnection) -> None:
         con, "select new_hires from marts.mart_learning_kpis where month_start = date '2024-05-01'"
     )
     assert may == (1,)
+
+
+def test_models_carry_row_counts_and_test_outcomes(
+    built: tuple, con: duckdb.DuckDBPyConnection
+) -> None:
+    metadata = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in built[0].get_asset_materialization_events()
+    }
+    for table in ("dim_employee", "mart_skill_gaps", "fct_learning_events"):
+        (rows,) = con.execute(f"select count(*) from marts.{table}").fetchone()
+        assert metadata[f"marts/{table}"]["dagster/row_count"].value == rows
+    employee = metadata["marts/dim_employee"]
+    assert employee["dbt_tests_passed"].value >= 3 and employee["dbt_tests_failed"].value == 0
+    # views are not counted (that would run their query)
+    views = [k for k in metadata if k.startswith("staging/")]
+    assert views and not [k for k in views if "dagster/row_count" in metadata[k]]

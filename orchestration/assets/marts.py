@@ -1,8 +1,17 @@
 """Assets of the marts stage: ``dbt build`` over the dbt project (every model an asset,
-every dbt test an asset check, all in group ``marts``), and the org skill-gap heatmap."""
+every dbt test an asset check, all in group ``marts``), and the org skill-gap report.
+
+Each model's materialization carries how many of its dbt tests passed and failed in that
+build and, for tables, its row count (``dagster/row_count``, charted by the UI across
+runs). dagster-dbt's own ``fetch_row_counts`` queries while dbt still runs, which DuckDB
+refuses (one process per file when one writes), so the events of the build are held until
+dbt has finished, then passed on with the counts of one read-only connection."""
 
 import os
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import dagster as dg
@@ -13,6 +22,7 @@ from orchestration.resources import SkillpathResource
 from skillpath.reports.org_skill_gaps import write_org_skill_gap_heatmap
 from skillpath.warehouse import connect, ensure_layout
 
+MATERIALIZATIONS = (dg.Output, dg.AssetMaterialization)
 ORG_SKILL_GAP_MARTS = [
     dg.AssetKey(["marts", "mart_org_skill_gaps"]),
     dg.AssetKey(["marts", "mart_org_skill_category_gaps"]),
@@ -39,7 +49,55 @@ def skillpath_dbt_models(
     }
     with mock.patch.dict(os.environ, env):
         invocation = dbt.cli(["build"], context=context)
-    yield from invocation.stream()
+    events, error = [], None
+    try:
+        events.extend(invocation.stream())
+    except Exception as exc:  # a failed dbt build: still report what it built, then fail
+        error = exc
+    yield from with_table_metadata(events, invocation.manifest, warehouse)
+    if error is not None:
+        raise error
+
+
+def _unique_id(event: Any) -> str:
+    value = event.metadata.get("unique_id")
+    return str(getattr(value, "value", value) or "")
+
+
+def _test_results(events: list[Any], nodes: dict[str, dict]) -> dict[str, Counter]:
+    """model unique_id -> Counter of its dbt tests' outcomes (passed / failed) in this build."""
+    results: dict[str, Counter] = {}
+    for event in events:
+        if isinstance(event, dg.AssetCheckResult | dg.AssetCheckEvaluation):
+            model = nodes.get(_unique_id(event), {}).get("attached_node")
+            if model:
+                results.setdefault(model, Counter())["passed" if event.passed else "failed"] += 1
+    return results
+
+
+def with_table_metadata(events: list[Any], manifest: dict, warehouse: Path) -> Iterator[Any]:
+    """The events of a finished dbt invocation, each model's materialization with the
+    outcome of its dbt tests and, for tables (not views: counting one runs its query),
+    the row count."""
+    nodes = manifest.get("nodes", {})
+    tests = _test_results(events, nodes)
+    with connect(warehouse, read_only=True) as con:
+        for event in events:
+            node = nodes.get(_unique_id(event)) if isinstance(event, MATERIALIZATIONS) else None
+            if node is None or node["resource_type"] != "model":
+                yield event
+                continue
+            outcome = tests.get(node["unique_id"], Counter())
+            metadata = {
+                **event.metadata,
+                "dbt_tests_passed": outcome["passed"],
+                "dbt_tests_failed": outcome["failed"],
+            }
+            if node["config"].get("materialized") != "view":
+                table = f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+                (rows,) = con.execute(f"select count(*) from {table}").fetchone()
+                metadata["dagster/row_count"] = dg.MetadataValue.int(rows)
+            yield event.with_metadata(metadata)
 
 
 @dg.asset(deps=ORG_SKILL_GAP_MARTS, group_name="marts", kinds={"matplotlib", "html"})
