@@ -51,7 +51,7 @@ def test_compare_runs_notebook_executes(skillpath_env):
         assert f"[{run_id[:8]}]" in shown
     for approach in ("lightfm", "role_popularity", "global_popularity", "skill_gap"):
         assert approach in shown
-    assert "new_hires" in shown and "lift" in shown
+    assert "lift" in shown and "established" in shown  # the slices beside "all"
     # the last cells: one person's list with the sentence, then one row per reason
     listing, reasons = _text(code[-2]), _text(code[-1])
     assert "reason_text" in listing and "title" in listing
