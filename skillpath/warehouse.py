@@ -78,6 +78,7 @@ RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("language", "varchar"),
         ("provider", "varchar"),
         ("active", "boolean"),
+        ("mandatory", "boolean"),
         *CSV_LINEAGE,
     ),
     "lms_content_skills": (
@@ -193,6 +194,22 @@ def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(create_table_sql("raw", table, columns))
     for table, columns in AUDIT_TABLES.items():
         con.execute(create_table_sql("audit", table, columns))
+    _add_new_raw_columns(con)
+
+
+def _add_new_raw_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse made by an earlier version gets the optional columns added since
+    (e.g. ``lms_catalog.mandatory``), empty for the rows already loaded."""
+    present = set(
+        con.execute(
+            "select table_name, column_name from information_schema.columns "
+            "where table_schema = 'raw' and table_catalog = current_database()"
+        ).fetchall()
+    )
+    for table, columns in RAW_TABLES.items():
+        for name, type_ in columns:
+            if (table, name) not in present:
+                con.execute(f'alter table raw.{table} add column "{name}" {type_}')
 
 
 @contextmanager

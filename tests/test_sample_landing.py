@@ -43,6 +43,7 @@ COLUMNS = {
         "language",
         "provider",
         "active",
+        "mandatory",
     ],
     "lms/content_skills.csv": ["content_id", "skill_id", "level_taught"],
     "lms/prerequisites.csv": ["content_id", "requires_content_id"],
@@ -164,6 +165,14 @@ def test_catalogue_covers_formats_levels_and_skills(org: Org) -> None:
     assert set(cat["content_id"]) == set(taught["content_id"])
     assert taught["skill_id"].isin(org.csv("skills/skills.csv")["skill_id"]).all()
     assert in_range(ints(taught, "level_taught"), 1, 5)
+
+
+def test_catalogue_marks_the_compliance_campaigns_mandatory(org: Org) -> None:
+    cat = org.csv("lms/catalog.csv").set_index("content_id")
+    campaign = org.truth().content["campaign_month"] >= 0
+    assert 0 < campaign.sum() < len(campaign)
+    expected = np.where(campaign, "true", "false")
+    assert (cat.loc[campaign.index, "mandatory"].to_numpy() == expected).all()
 
 
 def test_prerequisites_form_an_acyclic_graph_over_the_catalogue(org: Org) -> None:

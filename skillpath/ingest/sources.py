@@ -173,6 +173,8 @@ SOURCES: tuple[Source, ...] = (
             Column("language", nullable=True),
             Column("provider", nullable=True),
             Column("active", "bool", required=False, nullable=True),
+            # assigned by the organisation (compliance, onboarding); absent column = false
+            Column("mandatory", "bool", required=False, nullable=True),
         ),
     ),
     Source(

@@ -91,6 +91,8 @@ def catalog(c: Catalog, months: int) -> pd.DataFrame:
             "language": c.language,
             "provider": c.provider,
             "active": flag(c.active(months)),
+            # the compliance campaigns, also assigned to every newcomer
+            "mandatory": flag(c.mandatory),
         }
     )
 

@@ -14,6 +14,7 @@ select
     completion,
     duration_seconds,
     progress,
+    payload,
     loaded_at
 from {{ ref('stg_lms__statements') }}
 where not is_voided

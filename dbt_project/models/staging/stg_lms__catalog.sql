@@ -12,6 +12,8 @@ select
     level,
     language,
     provider,
-    coalesce(active, true) as is_active
+    coalesce(active, true) as is_active,
+    -- a catalogue without the optional column has nothing assigned
+    coalesce(mandatory, false) as is_mandatory
 from source
 where content_id is not null

@@ -24,6 +24,7 @@ renamed as (
         progress,
         coalesce(voided, false) as is_voided,
         voids_statement_id,
+        payload,
         _loaded_at as loaded_at
     from source
     where statement_id is not null
@@ -48,5 +49,6 @@ select
     is_voided,
     voids_statement_id,
     (voids_statement_id is not null or verb = 'voided') as is_voiding,
+    payload,
     loaded_at
 from renamed
