@@ -29,6 +29,7 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
         months=args.months,
         inject_bias=args.inject_bias,
         inject_defects=args.inject_defects,
+        regime=args.regime,
     )
     summary = generate(config, landing_dir=landing, truth_dir=truth)
     print(summary.render())
@@ -124,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument(
         "--inject-defects", action="store_true", help="add a realistic share of bad rows"
+    )
+    # the names are written out: importing the generator here would slow every command
+    sample.add_argument(
+        "--regime",
+        default="default",
+        help="robustness regime (README, 'Robustness regimes'): default, no-taxonomy, "
+        "heavy-tail, binge, small-catalog, large-catalog or dormant",
     )
     sample.set_defaults(func=_cmd_sample)
 

@@ -2,8 +2,10 @@
 teaching which skills, requiring what first.
 
 Every learnable skill gets content at the first three levels; skills many roles need
-get more, and advanced levels. A few items are retired during the window and a few are
-launched, as in any LMS; mandatory compliance training runs as yearly campaigns.
+get more, and advanced levels (a regime may fix the size instead: a small catalogue keeps
+the most needed skills and levels, a large one adds more of them). A few items are
+retired during the window and a few are launched, as in any LMS; mandatory compliance
+training runs as yearly campaigns.
 """
 
 from __future__ import annotations
@@ -135,11 +137,20 @@ def _items(cfg: SampleConfig, tax: Taxonomy, rng: np.random.Generator):
     high = demand[skills] >= np.median(demand[skills])
     base_skill = np.concatenate([np.repeat(skills, 3), np.repeat(skills[high], 2)])
     base_level = np.concatenate([np.tile([1, 2, 3], len(skills)), np.tile([4, 5], high.sum())])
-    n_extra = min(cfg.employees // 15, 3000)
+    size = cfg.knobs.catalog_items  # a regime's fixed size, mandatory items included
+    voluntary = None if size is None else size - len(MANDATORY)
+    n_extra = min(cfg.employees // 15, 3000) if size is None else voluntary - len(base_skill)
     p = demand[skills] ** 0.8
-    extra_skill = rng.choice(skills, size=n_extra, p=p / p.sum())
-    extra_level = rng.choice(np.arange(1, 6), size=n_extra, p=EXTRA_LEVEL_SHARE)
-    return np.concatenate([base_skill, extra_skill]), np.concatenate([base_level, extra_level])
+    extra_skill = rng.choice(skills, size=max(n_extra, 0), p=p / p.sum())
+    extra_level = rng.choice(np.arange(1, 6), size=max(n_extra, 0), p=EXTRA_LEVEL_SHARE)
+    skill = np.concatenate([base_skill, extra_skill])
+    level = np.concatenate([base_level, extra_level])
+    if n_extra < 0:  # fewer items than skills × levels: those most needed
+        weight = demand[skill] ** 0.8 * np.asarray(EXTRA_LEVEL_SHARE)[level - 1]
+        pick = rng.choice(len(skill), size=voluntary, replace=False, p=weight / weight.sum())
+        keep = np.sort(pick)
+        skill, level = skill[keep], level[keep]
+    return skill, level
 
 
 def _secondary(tax: Taxonomy, primary: np.ndarray, level: np.ndarray, rng):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from skillpath.sample.organisation import Organisation
+from skillpath.sample.regimes import zipf_popularity
 
 CANDIDATES = 4  # options a person weighs before starting one
 ROLE_SHARE_OF_REST = 0.6  # of the starts that do not chase a gap, role-typical picks
@@ -76,6 +77,14 @@ class Chooser:
         # what "everyone is taking": appealing content, advanced content for fewer
         self.popularity = np.exp(1.2 * c.quality) * np.where(c.mandatory, 0.0, 1.0)
         self.popularity *= np.where(c.level <= 3, 1.0, 0.5)
+        knobs = org.config.knobs
+        if knobs.popularity_tail is not None:  # a few hits everyone can take all year
+            whole_year = (c.available_from == 0) & c.active(org.config.months)
+            hits = whole_year & (c.language == "en")
+            self.popularity = zipf_popularity(self.popularity, hits, knobs.popularity_tail)
+        self.role_share = (
+            ROLE_SHARE_OF_REST if knobs.popular_habit is None else 1.0 - knobs.popular_habit
+        )
         self.primary = primary
         # a person reads content in English or in their office's language
         languages, self.person_language = np.unique(people.language, return_inverse=True)
@@ -150,7 +159,7 @@ class Chooser:
         habit = np.where(
             u[:, 0] < p.self_direction[person],
             GAP,
-            np.where(u[:, 1] < ROLE_SHARE_OF_REST, ROLE, POPULAR),
+            np.where(u[:, 1] < self.role_share, ROLE, POPULAR),
         )
         cand = _sample_rows(t.role_cum, np.repeat(role, k), u[:, 3 : 3 + k].ravel())
         cand = cand.reshape(n, k)

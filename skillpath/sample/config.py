@@ -12,6 +12,8 @@ from datetime import date
 
 import numpy as np
 
+from skillpath.sample.regimes import DEFAULT, REGIMES, Regime
+
 DEFAULT_END_DATE = date(2026, 10, 31)
 
 
@@ -23,6 +25,7 @@ class SampleConfig:
     inject_bias: bool = False
     inject_defects: bool = False
     end_date: date = DEFAULT_END_DATE
+    regime: str = DEFAULT  # a name of regimes.REGIMES
 
     def __post_init__(self) -> None:
         if self.employees < 20:
@@ -34,6 +37,13 @@ class SampleConfig:
             raise ValueError(f"--months must be between 1 and 60 (got {self.months})")
         if self.seed < 0:
             raise ValueError(f"--seed must be a non-negative integer (got {self.seed})")
+        if self.regime not in REGIMES:
+            raise ValueError(f"--regime must be one of {', '.join(REGIMES)} (got {self.regime!r})")
+
+    @property
+    def knobs(self) -> Regime:
+        """What the regime changes (see regimes.py)."""
+        return REGIMES[self.regime]
 
     @property
     def start_date(self) -> date:

@@ -20,6 +20,7 @@ from skillpath.sample.defects import Defects
 from skillpath.sample.files import CsvFile, FileStat, write_csv
 from skillpath.sample.model import BehaviourModel
 from skillpath.sample.organisation import Organisation, build_organisation
+from skillpath.sample.regimes import DEFAULT
 from skillpath.sample.simulate import Simulation
 from skillpath.sample.surveys import ASSESSMENT_COLUMNS, FEEDBACK_COLUMNS, PULSE_COLUMNS, Surveys
 from skillpath.sample.truth import write_truth
@@ -38,6 +39,12 @@ SURVEY_FILES = {
     "surveys/course_feedback.csv": FEEDBACK_COLUMNS,
     "surveys/skill_assessments.csv": ASSESSMENT_COLUMNS,
 }
+TAXONOMY_FILES = (
+    "skills/skills.csv",
+    "hr/role_skill_requirements.csv",
+    "lms/content_skills.csv",
+    "lms/prerequisites.csv",
+)
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Summary:
         lines = [
             f"sample organisation: {cfg.employees:,} employees, {cfg.months} months "
             f"to {cfg.end_date}, seed {cfg.seed}"
+            + (f", regime {cfg.regime}" if cfg.regime != DEFAULT else "")
             + (", bias injected" if cfg.inject_bias else "")
             + (", defects injected" if cfg.inject_defects else ""),
             f"landing files in {self.landing_dir}:",
@@ -87,7 +95,17 @@ def _check_dirs(landing_dir: Path, truth_dir: Path) -> None:
         )
 
 
-def _clear_own_files(landing_dir: Path) -> None:
+def withheld(config: SampleConfig) -> tuple[str, ...]:
+    """Files the regime does not export (an organisation without them)."""
+    knobs = config.knobs
+    return (TAXONOMY_FILES if not knobs.taxonomy else ()) + (
+        tuple(SURVEY_FILES) if not knobs.surveys else ()
+    )
+
+
+def _clear_own_files(landing_dir: Path, config: SampleConfig) -> None:
+    for relative in withheld(config):  # left by an earlier run, they would be ingested
+        (landing_dir / relative).unlink(missing_ok=True)
     statements = landing_dir / STATEMENTS_DIR
     for pattern in OWN_STATEMENT_GLOBS:
         for path in sorted(statements.glob(pattern)):
@@ -117,6 +135,7 @@ def _write_organisation(landing_dir: Path, org: Organisation, defects: Defects) 
     return [
         write_csv(landing_dir, rel, defects.csv(rel, frame), excel=defects.excel(rel))
         for rel, frame in frames.items()
+        if rel not in withheld(org.config)
     ]
 
 
@@ -134,10 +153,12 @@ def _write_history(
     out = {
         rel: CsvFile(landing_dir, rel, columns, excel=defects.excel(rel))
         for rel, columns in SURVEY_FILES.items()
+        if rel not in withheld(config)
     }
 
     def write(relative: str, frame) -> None:
-        out[relative].write(defects.csv(relative, frame))
+        if relative in out:
+            out[relative].write(defects.csv(relative, frame))
 
     for month in sim.months():
         statements.add(month.index, month.statements)
@@ -157,6 +178,7 @@ def _truth_meta(config: SampleConfig, model: BehaviourModel, defects: list[dict]
             "months": config.months,
             "inject_bias": config.inject_bias,
             "inject_defects": config.inject_defects,
+            "regime": config.knobs.as_dict(),
             "start_date": str(config.start_date),
             "end_date": str(config.end_date),
         },
@@ -175,7 +197,7 @@ def generate(config: SampleConfig, landing_dir: Path, truth_dir: Path) -> Summar
     started = time.perf_counter()
     landing_dir, truth_dir = Path(landing_dir), Path(truth_dir)
     _check_dirs(landing_dir, truth_dir)
-    _clear_own_files(landing_dir)
+    _clear_own_files(landing_dir, config)
     defects = Defects(config.rng("defects"), enabled=config.inject_defects)
     org = build_organisation(config)
     model = BehaviourModel()

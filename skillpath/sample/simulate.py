@@ -3,8 +3,9 @@
 Each month: mandatory compliance campaigns and onboarding assignments, voluntary starts
 (see ``choice.py``), retries of failed tests and resumed drop-outs; outcomes from the
 behaviour model (``model.py``); timed statements (``timeline.py``); then skills grow by
-what was completed, plus a little on the job. Everything is vectorised over the month's
-attempts; the loop is over months only.
+what was completed, plus a little on the job. A regime (``regimes.py``) may give some
+people a long spell without learning, or make some learn in binges. Everything is
+vectorised over the month's attempts; the loop is over months only.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from scipy.special import expit
 from skillpath.sample.choice import Chooser
 from skillpath.sample.model import ASSESSED, BehaviourModel
 from skillpath.sample.organisation import Organisation
+from skillpath.sample.regimes import dormant_spells
 from skillpath.sample.timeline import (
     BADGE_BASE,
     DAY_MS,
@@ -29,6 +31,7 @@ from skillpath.sample.timeline import (
     Statements,
     V,
     attempt_statements,
+    back_to_back,
     cut,
     finalise,
     new_ids,
@@ -82,6 +85,13 @@ class Simulation:
         self.cutoff_day = np.where(np.isnat(people.leave_date), end, np.minimum(leave, end))
         self.hire_day = people.hire_date.astype(np.int64)
         self.done = np.empty(0, dtype=np.int64)  # learnt (person, content) keys, sorted
+        # regimes (regimes.py): spells without learning, people who learn in binges
+        knobs = cfg.knobs
+        self.dormant_from, self.dormant_to = dormant_spells(
+            knobs, cfg.months, len(people), cfg.rng("dormancy")
+        )
+        self.binger = cfg.rng("binge").random(len(people)) < knobs.binge_share
+        self.binge_rate = knobs.binge_rate
         self.retry = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
 
     def _key(self, person: np.ndarray, content: np.ndarray) -> np.ndarray:
@@ -116,13 +126,14 @@ class Simulation:
             * np.where(first - self.hire_day < 90, ONBOARDING_FACTOR, 1.0)
             * SEASON.get(calendar_month, 1.0)
             * frac
+            * np.where(self.binger, self.binge_rate, 1.0)
         )
         person = np.repeat(np.arange(len(p)), rng.poisson(np.where(active, rate, 0.0)))
         content = self.chooser.choose(person, m, rng)
         keep = ~np.isin(self._key(person, content), self.done)  # nobody redoes what they learnt
         return person[keep], content[keep]
 
-    def _attempts(self, person, content, mandatory, lo, hi, rng, ids):
+    def _attempts(self, m, person, content, mandatory, lo, hi, rng, ids):
         """The month's attempts with their outcomes, plus the level gap of each and the
         true levels held in the taught skills."""
         p, c, model = self.people, self.catalog, self.model
@@ -168,6 +179,11 @@ class Simulation:
             reg_hi=reg_hi,
             reg_lo=reg_lo,
         )
+        if self.binger.any():  # their own picks, on one day of the month (not live events)
+            binge = self.cfg.rng(f"binge-{m}")
+            day = working_day(lo, np.maximum(hi, lo + 1), binge.random(len(p)))
+            own = np.flatnonzero(self.binger[person] & ~mandatory & ~workshop)
+            back_to_back(a, own, day, binge)
         # an item that would be finished only after the person's cutoff was not
         lost = a.completed & (a.completion_ms() + 10_000 >= self.cutoff_day[person] * DAY_MS)
         a.completed &= ~lost
@@ -272,7 +288,9 @@ class Simulation:
             lo = np.maximum(first, self.hire_day)
             hi = np.minimum(end, self.cutoff_day)
             days = working_days(lo, hi)
-            active = days > 0  # a Sunday as the last day of employment is not activity
+            # a Sunday as the last day of employment is not activity, nor a dormant spell
+            dormant = (self.dormant_from <= m) & (m < self.dormant_to)
+            active = (days > 0) & ~dormant
             frac = days / working_days(np.int64(first), np.int64(end))
 
             mp, mc = self._mandatory(m, first, end, active, rng)
@@ -286,7 +304,7 @@ class Simulation:
             once.sort()  # one attempt per person and item a month, assignments first
             person, content, mandatory = person[once], content[once], mandatory[once]
 
-            a, gap, held = self._attempts(person, content, mandatory, lo, hi, rng, ids)
+            a, gap, held = self._attempts(m, person, content, mandatory, lo, hi, rng, ids)
             completion_ms = a.completion_ms()
             factor = np.where(a.assessed & ~a.passed, model.fail_gain_factor, 1.0)
             gain = model.gains(

@@ -64,6 +64,8 @@ class Surveys:
 
     @staticmethod
     def _format_ids(prefix: str, numbers: np.ndarray) -> np.ndarray:
+        if not len(numbers):  # a month without answers (numpy's zfill fails on nothing)
+            return np.empty(0, dtype=str)
         return np.char.add(prefix, np.char.zfill(numbers.astype(str), 8))
 
     def _ids(self, kind: str, prefix: str, n: int) -> np.ndarray:

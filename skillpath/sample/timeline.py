@@ -31,6 +31,8 @@ VERBS = (
 V = {name: i for i, name in enumerate(VERBS)}
 MILESTONES = (0.25, 0.5, 0.75)
 SESSION_SECONDS = 2700  # a sitting of long content lasts about 45 minutes
+BINGE_DAY_MS = 10 * 3_600_000  # a binge day: at most ten hours of learning ...
+BINGE_START_MS = 10 * 3_600_000  # ... begun by ten in the morning
 WORKSHOP = FORMATS.index("workshop")
 LRS, EVENTS_PLATFORM = 0, 1  # where a statement was recorded (see xapi.py)
 # activities outside the catalogue, by index: forum threads, quizzes, then one badge
@@ -206,6 +208,25 @@ class Attempts:
     def completion_ms(self) -> np.ndarray:
         rows = np.arange(len(self))
         return self.at_work(self.full_seconds, rows)
+
+
+def back_to_back(a: Attempts, rows: np.ndarray, day: np.ndarray, rng: np.random.Generator) -> None:
+    """A binge: the attempts ``rows`` start on their person's binge ``day`` (per person),
+    one after another from the morning with short breaks; what does not fit into ten
+    hours goes on the next working day."""
+    rows = rows[np.argsort(a.person[rows], kind="stable")]
+    if not len(rows):
+        return
+    person = a.person[rows]
+    first = np.r_[True, person[1:] != person[:-1]]
+    leader = np.maximum.accumulate(np.where(first, np.arange(len(rows)), 0))
+    sitting = a.full_seconds[rows] / a.sessions()[rows]
+    busy = (sitting + rng.uniform(60, 600, len(rows))) * 1000  # ms, with the break after it
+    begin = np.cumsum(busy) - busy
+    days, into = np.divmod((begin - begin[leader]).astype(np.int64), BINGE_DAY_MS)
+    morning = np.minimum(a.start_tod[rows][leader], BINGE_START_MS)
+    a.start_day[rows] = add_working_days(day[person], days)
+    a.start_tod[rows] = morning + into
 
 
 def _events(
