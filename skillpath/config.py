@@ -48,6 +48,11 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class MartsConfig:
+    assignment_iris: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     threads: int
 
@@ -57,6 +62,7 @@ class Config:
     """Every section of ``config.toml``; each issue's thresholds get a section here."""
 
     ingest: IngestConfig
+    marts: MartsConfig
     training: TrainingConfig
 
 

@@ -1,11 +1,13 @@
 """Mandatory content comes from the catalogue's optional ``mandatory`` column, end to end:
 landing file → ingestion → dbt → ``marts.dim_content.is_mandatory``; a catalogue
 delivered without the column loads with nothing mandatory, and an invalid value is
-quarantined like any other bad boolean. (Statements marking assignments are pinned by
-the dbt unit tests of ``int_learning__assigned_content``.)"""
+quarantined like any other bad boolean. Statements marked by a configured assignment IRI
+(``marts.assignment_iris``) make their item mandatory too (the variants of marking are
+pinned by the dbt unit tests of ``int_learning__assigned_content``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +23,7 @@ from skillpath.warehouse import RAW_TABLES, connect, create_table_sql
 from tests.fixtures.ingest.kit import landing, query
 
 CATALOG = "lms/catalog.csv"
+ASSIGNED = "https://lms.example.com/xapi/extensions/assigned"
 NEGOTIATION = "https://lms.example.org/content/negotiation"
 
 
@@ -40,23 +43,49 @@ def _build_dim_content() -> None:
     assert result.success
 
 
-def _mandatory(settings) -> dict[str, bool]:
-    rows = query(settings, "select content_id, is_mandatory from marts.dim_content")
-    return dict(rows)
+def _assignment_statement(landing: Path, content_id: str) -> None:
+    """An LMS statement that assigns ``content_id`` to the first employee, marked by the
+    organisation's own context extension."""
+    employee = pd.read_csv(landing / "hr/employees.csv", dtype=str).iloc[0]
+    statement = {
+        "id": "0b9a4c44-3c2e-4f39-9d53-0e0f5b8f4a11",
+        "actor": {"objectType": "Agent", "mbox": f"mailto:{employee['email']}"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/registered"},
+        "object": {"objectType": "Activity", "id": content_id},
+        "context": {"extensions": {ASSIGNED: True}},
+        "timestamp": "2026-10-05T09:00:00Z",
+    }
+    (landing / "lms/statements/assignments.jsonl").write_text(json.dumps(statement) + "\n")
 
 
-def test_the_mandatory_column_reaches_dim_content(
+def test_the_mandatory_column_and_assignment_statements_reach_dim_content(
     skillpath_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DBT_TARGET_PATH", str(skillpath_env / "dbt_target"))
+    own_config = skillpath_env.parent / "skillpath.toml"
+    own_config.write_text(f'[marts]\nassignment_iris = ["{ASSIGNED}"]\n')
+    monkeypatch.setenv("SKILLPATH_CONFIG", str(own_config))
     settings = Settings.from_env()
-    # the sample organisation marks its compliance campaigns through the column
+    # the sample organisation marks its compliance campaigns through the column ...
     generate(SampleConfig(employees=20, months=1), settings.landing_dir, settings.truth_dir)
     campaigns = load_truth(settings.truth_dir).content["campaign_month"] >= 0
-    _build_dim_content()
-    mandatory = pd.Series(_mandatory(settings))
     assert campaigns.sum() >= 2 and (~campaigns).sum() > 100
-    assert mandatory.reindex(campaigns.index).equals(campaigns.rename(None))
+    # ... and the LMS assigns one more item to one person
+    assigned = campaigns.index[~campaigns][0]
+    _assignment_statement(settings.landing_dir, assigned)
+    _build_dim_content()
+    rows = query(
+        settings, "select content_id, is_mandatory, mandatory_source from marts.dim_content"
+    )
+    dim = pd.DataFrame(rows, columns=["content_id", "is_mandatory", "source"]).set_index(
+        "content_id"
+    )
+    expected = campaigns.copy()
+    expected[assigned] = True
+    marked = set(dim.index[dim["is_mandatory"].astype(bool)])
+    assert marked == set(expected.index[expected])
+    assert dim.loc[assigned, "source"] == "lms_assignment"
+    assert set(dim.loc[campaigns[campaigns].index, "source"]) == {"catalog"}
 
 
 def test_a_catalogue_without_the_column_loads_unknown_and_staging_reads_false(

@@ -7,6 +7,7 @@ runs). dagster-dbt's own ``fetch_row_counts`` queries while dbt still runs, whic
 refuses (one process per file when one writes), so the events of the build are held until
 dbt has finished, then passed on with the counts of one read-only connection."""
 
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project, ensure_manifest
 from orchestration.resources import SkillpathResource
+from skillpath.config import Config
 from skillpath.reports.org_skill_gaps import write_org_skill_gap_heatmap
 from skillpath.warehouse import connect, ensure_layout
 
@@ -29,6 +31,12 @@ ORG_SKILL_GAP_MARTS = [
 ]
 
 
+def dbt_vars(config: Config) -> str:
+    """The dbt vars that come from skillpath's configuration (the others keep the values
+    of dbt_project.yml)."""
+    return json.dumps({"assignment_iris": list(config.marts.assignment_iris)})
+
+
 @dbt_assets(manifest=ensure_manifest(), project=dbt_project)
 def skillpath_dbt_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, skillpath: SkillpathResource
@@ -36,7 +44,8 @@ def skillpath_dbt_models(
     """dbt runs with the project as working directory, so the warehouse goes to it as an
     absolute path. The raw layout is created first: without ingested optional sources the
     models still build, on empty tables."""
-    warehouse = skillpath.settings().warehouse
+    settings = skillpath.settings()
+    warehouse = settings.warehouse
     with connect(warehouse) as con:
         ensure_layout(con)
     # the dbt process copies the environment when it starts, inside cli(); patch.dict
@@ -48,7 +57,7 @@ def skillpath_dbt_models(
         "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "cautious"),
     }
     with mock.patch.dict(os.environ, env):
-        invocation = dbt.cli(["build"], context=context)
+        invocation = dbt.cli(["build", "--vars", dbt_vars(settings.config)], context=context)
     events, error = [], None
     try:
         events.extend(invocation.stream())
