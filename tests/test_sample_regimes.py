@@ -15,8 +15,8 @@ from skillpath.sample import SampleConfig
 from skillpath.sample.regimes import REGIMES
 from skillpath.settings import Settings
 from tests.fixtures.environment import data_environment
+from tests.fixtures.sample_org import Org, make_org
 from tests.test_sample_determinism import digests
-from tests.test_sample_support import Org, make_org
 
 # a year: what a regime claims about people's habits shows over months, not weeks
 SIZE = {"employees": 60, "months": 12, "seed": 5}
