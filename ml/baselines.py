@@ -1,7 +1,8 @@
-"""The approaches the model has to beat, as score matrices on the model's own grid.
+"""The approaches the model has to beat, as ``Scorer``s on the model's own grid.
 
-Each baseline returns float32 (persons × items) scores so the evaluation treats every
-approach identically (same exclusions, same metrics). Ties within a baseline are broken
+Each baseline is a ``TableScorer``: float32 (persons × items) scores computed chunk by
+chunk from a precomputed table, so the evaluation treats every approach identically
+(same exclusions, same ranking rules, same metrics). Ties within a baseline are broken
 by global popularity, then by item order, so the baselines are deterministic and as
 strong as their rule allows.
 
@@ -14,6 +15,9 @@ strong as their rule allows.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,15 +35,6 @@ def _popularity(history: pd.DataFrame, items: pd.Index) -> np.ndarray:
     counts = positives.groupby("content_id")["person_key"].nunique()
     pop = counts.reindex(items).fillna(0).to_numpy(dtype=np.float64)
     return pop / max(pop.max(), 1.0)
-
-
-def _with_tiebreak(primary: np.ndarray, history: pd.DataFrame, items: pd.Index) -> np.ndarray:
-    return (primary + _TIE * _popularity(history, items)[None, :]).astype(np.float32)
-
-
-def global_popularity(history: pd.DataFrame, persons: pd.Index, items: pd.Index) -> np.ndarray:
-    pop = _popularity(history, items).astype(np.float32)
-    return np.broadcast_to(pop, (len(persons), len(items))).copy()
 
 
 def role_shares(history: pd.DataFrame, employees: pd.DataFrame, items: pd.Index) -> pd.DataFrame:
@@ -109,15 +104,6 @@ def smoothed_role_rates(
     family_of = learners.drop_duplicates("job_code").set_index("job_code")["job_family"]
     parent = family.reindex(family_of.reindex(roles.index)).to_numpy()
     return _rates(roles, learners["job_code"].value_counts(), parent)
-
-
-def role_popularity(
-    history: pd.DataFrame, employees: pd.DataFrame, persons: pd.Index, items: pd.Index
-) -> np.ndarray:
-    role_of = employees.set_index("person_key")["job_code"].astype(str)
-    share = role_shares(history, employees, items)
-    by_role = share.reindex(role_of.reindex(persons).to_numpy()).fillna(0).to_numpy()
-    return _with_tiebreak(by_role, history, items)
 
 
 def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFrame:
@@ -196,22 +182,60 @@ def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix
     ).tocsr()
 
 
-def skill_gap_matching(
-    marts: Marts, history: pd.DataFrame, persons: pd.Index, items: pd.Index
-) -> np.ndarray:
-    return _with_tiebreak(gap_match(marts, persons, items).toarray(), history, items)
-
-
 BASELINES = ("global_popularity", "role_popularity", "skill_gap")
+
+
+@dataclass(frozen=True)
+class TableScorer:
+    """A ``Scorer`` (docs/architecture.md) over a precomputed table: each person reads
+    the row ``row_of`` gives them (all persons row 0 when it is None; unknown persons
+    zeros), plus ``offset`` per item. How a baseline goes through the ranking rules
+    like the model, and is scored in chunks without a persons × items matrix."""
+
+    item_ids: np.ndarray
+    table: np.ndarray | sp.csr_matrix
+    row_of: pd.Series | None
+    offset: np.ndarray
+
+    def score(self, person_keys: Sequence[str]) -> np.ndarray:
+        n = len(person_keys)
+        if self.row_of is None:
+            rows = np.zeros(n, dtype=np.int64)
+        else:
+            found = self.row_of.reindex(pd.Index(person_keys, dtype=object)).to_numpy(float)
+            rows = np.where(np.isnan(found), -1, found).astype(np.int64)
+        out = np.zeros((n, len(self.item_ids)), dtype=np.float32)
+        known = rows >= 0
+        if known.any():
+            block = self.table[rows[known]]
+            out[known] = block.toarray() if sp.issparse(block) else block
+        out += self.offset[None, :].astype(np.float32)
+        return out
+
+
+def baseline_scorer(
+    name: str, marts: Marts, history: pd.DataFrame, persons: pd.Index, items: pd.Index
+) -> TableScorer:
+    """The baseline ``name`` for ``persons`` (only needed by the skill-gap rule, which
+    reads their gaps) over ``items``, from ``history`` and ``marts`` as of one cutoff."""
+    pop = _popularity(history, items)
+    item_ids = items.to_numpy(dtype=object)
+    if name == "global_popularity":
+        return TableScorer(item_ids, pop[None, :], None, np.zeros(len(items)))
+    tie = _TIE * pop
+    if name == "role_popularity":
+        share = role_shares(history, marts.employees, items)
+        role_of = marts.employees.set_index("person_key")["job_code"].astype(str)
+        row_of = pd.Series(share.index.get_indexer(role_of.to_numpy()), index=role_of.index)
+        return TableScorer(item_ids, share.to_numpy(), row_of[row_of >= 0], tie)
+    if name == "skill_gap":
+        row_of = pd.Series(np.arange(len(persons)), index=persons)
+        return TableScorer(item_ids, gap_match(marts, persons, items), row_of, tie)
+    raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
 
 
 def baseline_scores(
     name: str, marts: Marts, history: pd.DataFrame, persons: pd.Index, items: pd.Index
 ) -> np.ndarray:
-    if name == "global_popularity":
-        return global_popularity(history, persons, items)
-    if name == "role_popularity":
-        return role_popularity(history, marts.employees, persons, items)
-    if name == "skill_gap":
-        return skill_gap_matching(marts, history, persons, items)
-    raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
+    """float32 (persons × items) of the baseline ``name`` (small data: tests, notebooks)."""
+    return baseline_scorer(name, marts, history, persons, items).score(list(persons))

@@ -17,7 +17,7 @@ here, before any split, so no later step can use them by accident.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,6 @@ from ml.data import Marts
 from ml.evidence import EvidenceRules, gaps_from_profile, profile_as_of
 
 INTERACTION_COLUMNS = ["person_key", "content_id", "first_event_at", "weight", "is_positive"]
-
-# Share of the active workforce above which content counts as assigned (see assigned_content).
-ASSIGNED_SHARE = 0.4
 
 
 def interaction_weight(engagement: pd.DataFrame) -> pd.Series:
@@ -72,53 +69,66 @@ def build_interactions(marts: Marts) -> pd.DataFrame:
     return out.sort_values(["first_event_at", "person_key", "content_id"], ignore_index=True)
 
 
-def assigned_content(
-    interactions: pd.DataFrame,
-    employees: pd.DataFrame,
-    min_share: float | None = ASSIGNED_SHARE,
-    min_persons: int = 20,
-) -> pd.Index:
-    """content_ids the organisation assigns rather than people choose: items that at least
-    ``min_share`` of the active, consenting workforce engaged with (any row, finished or
-    not) in ``interactions``, and at least ``min_persons`` persons.
+def mandatory_content(content: pd.DataFrame) -> pd.Index:
+    """content_ids the organisation assigns (``dim_content.is_mandatory``: compliance,
+    onboarding), sorted; empty when the catalogue does not say (the column is optional).
 
-    Why: mandatory training (compliance campaigns, onboarding) is pushed by the LMS to
-    nearly everyone; recommending it adds nothing, and leaving it in a hold-out rewards
-    whoever predicts the campaign (popularity), not whoever personalises. Chosen content
-    rarely reaches a large share of a whole workforce: in a catalogue of hundreds of items
-    interest spreads thinly (in the sample organisation the most popular chosen item
-    reaches 12 %, the campaigns 66–93 %), so a share between 30 % and 50 % separates the
-    two with a wide margin. ``min_persons`` keeps a tiny organisation (where a few people
-    are a large share) from calling ordinary picks mandatory; ``min_share=None`` turns the
-    rule off. Every approach gets the same exclusion (ml.evaluate), the ranking should
-    drop these items too, and training ignores them (ml.train).
+    Why from data and never from popularity: an assignment is a fact the LMS knows, and
+    popular chosen content looks exactly like a campaign to a share threshold (on real
+    data the most-taken items are chosen, and a threshold took them out of the lists and
+    of the evaluation alike). Mandatory items are no candidate for any approach and no
+    hold-out positive (nobody chose them), and training ignores them.
     """
-    if min_share is None or interactions.empty:
+    if "is_mandatory" not in content.columns:
         return pd.Index([], dtype=object)
-    workforce = employees.loc[
-        employees["is_active"].astype(bool) & ~employees["opted_out"].astype(bool), "person_key"
-    ].astype(str)
-    takers = (
-        interactions[interactions["person_key"].isin(workforce)]
-        .groupby("content_id")["person_key"]
-        .nunique()
-    )
-    threshold = max(min_share * len(workforce), min_persons)
-    return pd.Index(sorted(takers.index[takers >= threshold]), dtype=object)
+    flag = content["is_mandatory"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return pd.Index(sorted(content.loc[flag, "content_id"].astype(str)), dtype=object)
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """Where each person's known past ends: ``default`` for everyone, except persons in
+    ``per_person`` (person_key → their own cutoff). Rows at or before a person's cutoff
+    are known; later rows are the future."""
+
+    default: pd.Timestamp
+    per_person: pd.Series = field(default_factory=lambda: pd.Series(dtype="datetime64[ns]"))
+
+    def of(self, person_keys: pd.Series) -> pd.Series:
+        """The cutoff of each row's person (same index as ``person_keys``)."""
+        if self.per_person.empty:
+            return pd.Series(self.default, index=person_keys.index)
+        own = person_keys.astype(str).map(self.per_person)
+        return pd.to_datetime(own).fillna(self.default)
+
+    def known(self, frame: pd.DataFrame, time_column: str) -> pd.Series:
+        at = pd.to_datetime(frame[time_column])
+        if self.per_person.empty:
+            return at <= self.default
+        return at <= self.of(frame["person_key"])
 
 
 @dataclass(frozen=True)
 class TemporalSplit:
-    """Everything before ``cutoff`` is history; positives first seen after it are the
-    hold-out. The grain (person × content, split on ``first_event_at``) makes an item a
-    person saw in history impossible to appear as a hold-out positive."""
+    """History and hold-out of one evaluation protocol (``temporal_split``,
+    ``per_person_split``). The grain (person × content, split on ``first_event_at``)
+    makes an item a person saw in their history impossible as their hold-out positive."""
 
     history: pd.DataFrame
     holdout: pd.DataFrame  # positives only
-    cutoff: pd.Timestamp
+    cutoffs: Cutoffs
+    # persons with positives but too few to hold some back (per-person protocol)
+    persons_too_few_positives: int = 0
+
+    @property
+    def cutoff(self) -> pd.Timestamp:
+        """The time cut (for the per-person protocol: the cut of persons without one)."""
+        return self.cutoffs.default
 
 
 def temporal_split(interactions: pd.DataFrame, weeks: int) -> TemporalSplit:
+    """Global time cut: everything before the latest ``weeks`` is history; positives
+    first seen after it are the hold-out."""
     if interactions.empty:
         raise ValueError("no interactions to split")
     cutoff = interactions["first_event_at"].max() - pd.Timedelta(weeks=weeks)
@@ -127,29 +137,76 @@ def temporal_split(interactions: pd.DataFrame, weeks: int) -> TemporalSplit:
     return TemporalSplit(
         history=interactions[before].reset_index(drop=True),
         holdout=holdout.reset_index(drop=True),
-        cutoff=cutoff,
+        cutoffs=Cutoffs(cutoff),
     )
 
 
-def as_of(marts: Marts, cutoff: pd.Timestamp, rules: EvidenceRules | None = None) -> Marts:
-    """The marts as they would have looked at ``cutoff``, as far as they can be rebuilt.
+def per_person_split(
+    interactions: pd.DataFrame, share: float = 0.2, min_positives: int = 5
+) -> TemporalSplit:
+    """Each person's latest ``share`` of positives (at least one, rounded half up) is
+    their hold-out; their cutoff is just before the first of them, so their history is
+    everything they started before it — later rows of theirs that are not positives
+    (dropped, in progress) are in neither part. Persons with fewer than
+    ``min_positives`` positives are not evaluated (counted): their whole history trains.
+
+    Why beside the time cut: a window of the latest weeks can be empty or hold only
+    the persons active in it; every person with a history has a latest share. Other
+    persons' rows after a person's cutoff stay in training (item popularity and
+    embeddings see them), as in every leave-latest-out protocol; that optimism is the
+    same for every approach.
+    """
+    if interactions.empty:
+        raise ValueError("no interactions to split")
+    positives = interactions[interactions["is_positive"]].sort_values(
+        ["person_key", "first_event_at", "content_id"]
+    )
+    count = positives.groupby("person_key")["content_id"].transform("size")
+    held = np.maximum(1, np.floor(count * share + 0.5)).astype(int)
+    from_end = positives.groupby("person_key").cumcount(ascending=False)
+    first_held = positives[(count >= min_positives) & (from_end == held - 1)]
+    per_person = pd.Series(
+        pd.to_datetime(first_held["first_event_at"]).to_numpy() - pd.Timedelta(microseconds=1),
+        index=first_held["person_key"].astype(str).to_numpy(),
+    )
+    too_few = int(positives.loc[count < min_positives, "person_key"].nunique())
+    cutoffs = Cutoffs(interactions["first_event_at"].max(), per_person)
+    known = cutoffs.known(interactions, "first_event_at")
+    evaluated = interactions["person_key"].isin(per_person.index)
+    holdout = interactions[~known & evaluated & interactions["is_positive"]]
+    return TemporalSplit(
+        history=interactions[known].reset_index(drop=True),
+        holdout=holdout.reset_index(drop=True),
+        cutoffs=cutoffs,
+        persons_too_few_positives=too_few,
+    )
+
+
+def as_of(
+    marts: Marts, cutoff: pd.Timestamp | Cutoffs, rules: EvidenceRules | None = None
+) -> Marts:
+    """The marts as they would have looked at ``cutoff`` (one date, or each person's own:
+    ``Cutoffs``), as far as they can be rebuilt.
 
     The hold-out must not see the future through features. Skill estimates, confidences
     and gaps are recomputed from the evidence known at the cutoff with the marts' own
-    rules (``ml.evidence``; ``rules`` default to those the marts were built with); format affinity
-    is recomputed from the engagement rows before the cutoff with the same smoothing as
-    the mart's contract (a smoothed completion rate). Rows of ``fct_content_engagement``
-    after the cutoff are removed. Marts without evidence rows get an empty profile.
+    rules (``ml.evidence``; ``rules`` default to those the marts were built with), recency
+    counted to each person's own cutoff; format affinity is recomputed from the engagement
+    rows before the cutoff with the same smoothing as the mart's contract (a smoothed
+    completion rate). Rows of ``fct_content_engagement`` after the cutoff are removed.
+    Marts without evidence rows get an empty profile. What cannot be rebuilt stays as of
+    today for every approach alike: roles, departments, new-hire flags, the catalogue.
     """
     rules = rules or EvidenceRules.of_marts(marts.skill_profile_rules)
-    eng = marts.engagement[pd.to_datetime(marts.engagement["first_event_at"]) <= cutoff]
-    profile = profile_as_of(marts.skill_evidence, cutoff, rules)
+    cutoffs = cutoff if isinstance(cutoff, Cutoffs) else Cutoffs(cutoff)
+    eng = marts.engagement[cutoffs.known(marts.engagement, "first_event_at")]
+    evidence = marts.skill_evidence
+    per_row = cutoffs.of(evidence["person_key"]) if not cutoffs.per_person.empty else None
+    profile = profile_as_of(evidence, per_row if per_row is not None else cutoffs.default, rules)
     return replace(
         marts,
         engagement=eng,
-        skill_evidence=marts.skill_evidence[
-            pd.to_datetime(marts.skill_evidence["evidence_at"]) <= cutoff
-        ],
+        skill_evidence=evidence[cutoffs.known(evidence, "evidence_at")],
         skill_profile=profile,
         skill_gaps=gaps_from_profile(marts.skill_gaps, profile),
         person_engagement=_affinity_as_of(marts, eng),

@@ -1,89 +1,150 @@
-"""One evaluation protocol for the model and its baselines, in the same run.
+"""Judging what is published: the model and its baselines through the same ranking, on
+hold-outs of two protocols.
 
-Temporal hold-out: interactions first seen in the latest ``holdout_weeks`` are the
-future; positives there (completed or passed) are what a good list should contain. Every
-approach sees only the marts as of the cutoff (``ml.dataset.as_of``), ranks the whole
-catalogue minus what the person already touched before the cutoff, and is scored with the
-same metrics (``ml.metrics``) on the same persons: consenting persons with at least one
-hold-out positive.
+Protocols (``EvalConfig.protocols``), each with its own history, hold-out and marts as
+of the cutoff (``ml.dataset.as_of``):
 
-Assigned content (``ml.dataset.assigned_content``, detected in the history alone) is
-taken out for every approach alike: it is never a candidate, and it is not a hold-out
-positive, so a person whose only hold-out positives were assigned is not evaluated. What
-this removed is reported (``Holdout.removed``, logged to MLflow with the dataset sizes).
+- ``global_time``: interactions first seen in the latest ``holdout_weeks`` are the
+  future (``ml.dataset.temporal_split``); positives there (completed or passed) are
+  what a good list should contain;
+- ``per_person``: each person's latest ``holdout_share`` of positives, persons with
+  fewer than ``min_positives`` left out and counted, features and marts as of each
+  person's own cutoff (``ml.dataset.per_person_split``).
 
 Approaches: ``model`` (the blended score the ranking receives), ``lightfm`` (its LightFM
-part alone, to show what learning adds) and the baselines.
+part alone), the baselines of ``ml.baselines``, and ``vanilla_lightfm``
+(``ml.vanilla``: the mean over its seeds). Every approach is a ``Scorer`` and is judged
+twice on the same persons (consenting persons with at least one hold-out positive):
 
-Slices: ``all``; ``new_hires`` (no history before the cutoff, or ``is_new_hire``) — the
-cold start the features must carry; ``established`` (the rest); and one per department
-(``dept_<name>``). Slices with fewer than ``min_slice_persons`` persons are not reported,
-so no figure describes a handful of identifiable people.
+- ``raw``: its top k over the catalogue minus what the person touched before the cutoff
+  and minus mandatory content (what the scores alone know);
+- ``published``: the lists ``ml.ranking`` makes of its scores — filters, blend with the
+  rules, per-skill cap, role-path top-up — exactly as a publication would show them
+  (``ranked_lists``). This is what people see, and what the model-quality gate judges.
+
+Mandatory content (``ml.dataset.mandatory_content``) is no candidate and no hold-out
+positive for any approach; nothing else is excluded. Figures: precision, recall, NDCG
+and MAP at k (AUC for raw scores only), gap coverage, and over the recommendable
+catalogue (active, not mandatory) the coverage and the Gini of exposure.
+
+Slices: ``all``; ``new_hires`` (no history before the cutoff, or ``is_new_hire``);
+``established``; one per department (``dept_<name>``). Slices with fewer than
+``min_slice_persons`` persons are not reported, so no figure describes a handful of
+identifiable people. Per-person figures and lists of the published stage are kept for
+the fairness audit (``ProtocolEvaluation.per_person`` / ``.lists``); they never go to
+MLflow.
+
+Determinism: the evaluation model trains with one thread under its seed, and vanilla
+LightFM with one thread under each of its seeds, so the same marts give the same figures
+(and the same gate verdict) on every run.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ml.baselines import BASELINES, baseline_scores, teaches_gap_matrix
+from ml.baselines import BASELINES, baseline_scorer, teaches_gap_matrix
 from ml.data import Marts
 from ml.dataset import (
-    ASSIGNED_SHARE,
     TemporalSplit,
     as_of,
-    assigned_content,
     build_interactions,
+    mandatory_content,
+    per_person_split,
     temporal_split,
     to_matrix,
 )
-from ml.metrics import catalogue_coverage, gap_coverage, per_person
+from ml.metrics import (
+    CHUNK,
+    catalogue_coverage,
+    exposure,
+    gap_hits,
+    gini,
+    list_metrics,
+    per_person,
+)
 from ml.model import Recommender
+from ml.ranking import RankingConfig, RankingContext, Scorer, ranked_lists
 from ml.train import TrainConfig, train
+from ml.vanilla import VanillaConfig, fit_vanilla
 
 MODEL = "model"
 LIGHTFM = "lightfm"
+VANILLA = "vanilla_lightfm"
+POPULARITY = ("global_popularity", "role_popularity")
+APPROACHES = (MODEL, LIGHTFM, *BASELINES, VANILLA)
+RAW, PUBLISHED = "raw", "published"
+GLOBAL_TIME, PER_PERSON = "global_time", "per_person"
+PROTOCOLS = (GLOBAL_TIME, PER_PERSON)
 PRIMARY_METRIC = "ndcg_at_10"
-REFERENCE_BASELINE = "role_popularity"
+PER_PERSON_METRICS = ("precision_at_10", "ndcg_at_10", "gap_coverage")
 
 
 @dataclass(frozen=True)
 class EvalConfig:
+    protocols: tuple[str, ...] = PROTOCOLS
+    gate_protocol: str = PER_PERSON  # the one the model-quality gate and the recipe use
     holdout_weeks: int = 6
+    holdout_share: float = 0.2
+    min_positives: int = 5
     k: int = 10
     min_slice_persons: int = 5
-    assigned_share: float | None = ASSIGNED_SHARE
+    vanilla: VanillaConfig = field(default_factory=VanillaConfig)
+    ranking: RankingConfig = field(default_factory=RankingConfig)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.protocols) - set(PROTOCOLS)
+        if unknown or not self.protocols:
+            raise ValueError(f"EvalConfig.protocols: choose among {PROTOCOLS}, got {unknown}")
+        if self.gate_protocol not in self.protocols:
+            raise ValueError(
+                f"EvalConfig.gate_protocol {self.gate_protocol!r} is not evaluated "
+                f"(protocols: {self.protocols})"
+            )
+        if self.ranking.k != self.k:
+            raise ValueError("EvalConfig.k and EvalConfig.ranking.k must agree")
 
 
 @dataclass(frozen=True)
 class Holdout:
-    marts: Marts  # as of the cutoff
+    protocol: str
+    marts: Marts  # as of the cutoff(s)
     split: TemporalSplit
     persons: pd.Index  # evaluated persons (rows of every matrix below)
     items: pd.Index
     positives: sp.csr_matrix
-    exclude: sp.csr_matrix
+    exclude: sp.csr_matrix  # touched before the cutoff, and mandatory content
     teaches_gap: sp.csr_matrix
+    recommendable: np.ndarray  # bool per item: active and not mandatory
     slices: Mapping[str, np.ndarray]  # name → boolean row mask
-    assigned: pd.Index  # content excluded for every approach
-    removed: Mapping[str, int]  # what the assigned exclusion took out
+    mandatory: pd.Index
+    counts: Mapping[str, int]  # sizes, and what the protocol left out
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "unknown"
 
 
-def make_holdout(marts: Marts, config: EvalConfig) -> Holdout:
-    split = temporal_split(build_interactions(marts), config.holdout_weeks)
-    past = as_of(marts, split.cutoff)
-    assigned = assigned_content(split.history, marts.employees, config.assigned_share)
-    is_assigned = split.holdout["content_id"].isin(assigned)
-    chosen = split.holdout[~is_assigned]
+def split_for(interactions: pd.DataFrame, protocol: str, config: EvalConfig) -> TemporalSplit:
+    if protocol == GLOBAL_TIME:
+        return temporal_split(interactions, config.holdout_weeks)
+    if protocol == PER_PERSON:
+        return per_person_split(interactions, config.holdout_share, config.min_positives)
+    raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+
+
+def make_holdout(marts: Marts, config: EvalConfig, protocol: str = GLOBAL_TIME) -> Holdout:
+    split = split_for(build_interactions(marts), protocol, config)
+    past = as_of(marts, split.cutoffs)
+    mandatory = mandatory_content(marts.content)
+    is_mandatory = split.holdout["content_id"].isin(mandatory)
+    chosen = split.holdout[~is_mandatory]
     emp = marts.employees.set_index("person_key")
     persons = pd.Index(sorted(set(chosen["person_key"]) & set(emp.index.astype(str))), dtype=object)
     items = pd.Index(marts.content["content_id"].astype(str), dtype=object)
@@ -99,107 +160,294 @@ def make_holdout(marts: Marts, config: EvalConfig) -> Holdout:
         slices[f"dept_{_slug(dept)}"] = departments == dept
     slices = {n: m for n, m in slices.items() if m.sum() >= config.min_slice_persons}
     exclude = to_matrix(split.history, persons, items).tolil()
-    exclude[:, items.get_indexer(assigned)] = 1.0
-    removed = {
-        "assigned_items": len(assigned),
-        "assigned_history_interactions": int(split.history["content_id"].isin(assigned).sum()),
-        "assigned_holdout_positives": int(is_assigned.sum()),
-        "assigned_only_holdout_persons": split.holdout["person_key"].nunique()
+    exclude[:, items.get_indexer(mandatory)] = 1.0
+    positives = to_matrix(chosen, persons, items)
+    active = marts.content["is_active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    counts = {
+        "persons": len(persons),
+        "holdout_positives": int(positives.nnz),
+        "history_interactions": len(split.history),
+        "new_hire_persons": int(new_hire.sum()),
+        "persons_too_few_positives": split.persons_too_few_positives,
+        "mandatory_items": len(mandatory),
+        "mandatory_holdout_positives": int(is_mandatory.sum()),
+        "mandatory_only_persons": split.holdout["person_key"].nunique()
         - chosen["person_key"].nunique(),
     }
     return Holdout(
+        protocol=protocol,
         marts=past,
         split=split,
         persons=persons,
         items=items,
-        positives=to_matrix(chosen, persons, items),
+        positives=positives,
         exclude=exclude.tocsr(),
         teaches_gap=teaches_gap_matrix(past, persons, items),
+        recommendable=active & ~items.isin(mandatory),
         slices=slices,
-        assigned=assigned,
-        removed=removed,
+        mandatory=mandatory,
+        counts=counts,
     )
 
 
-def metric_name(metric: str, approach: str = MODEL, slice_name: str = "all") -> str:
-    """Names that line up in the MLflow UI: ``ndcg_at_10``, ``ndcg_at_10_new_hires``,
-    ``ndcg_at_10__baseline_role_popularity``, ``ndcg_at_10_new_hires__baseline_skill_gap``."""
+def metric_name(
+    metric: str,
+    approach: str = MODEL,
+    slice_name: str = "all",
+    stage: str = PUBLISHED,
+    protocol: str = PER_PERSON,
+) -> str:
+    """Names that line up in the MLflow UI: ``per_person.published.ndcg_at_10``,
+    ``global_time.raw.ndcg_at_10_new_hires__baseline_role_popularity``."""
     name = metric if slice_name == "all" else f"{metric}_{slice_name}"
-    return name if approach == MODEL else f"{name}__baseline_{approach}"
+    name = name if approach == MODEL else f"{name}__baseline_{approach}"
+    return f"{protocol}.{stage}.{name}"
 
 
 @dataclass(frozen=True)
-class Evaluation:
-    table: pd.DataFrame  # approach, slice, metric, value, n_persons (aggregates only)
-    top: Mapping[str, np.ndarray]  # approach → top-k item indices per evaluated person
-    holdout: Holdout
+class ProtocolEvaluation:
+    """One protocol's figures. ``table``: aggregates (stage, approach, slice, metric,
+    value, n_persons); ``per_person`` and ``lists``: the published stage per evaluated
+    person (for the fairness audit; never logged); ``counts``: sizes and exclusions."""
 
-    def value(self, metric: str, approach: str = MODEL, slice_name: str = "all") -> float:
+    protocol: str
+    table: pd.DataFrame
+    per_person: pd.DataFrame  # approach, person_key, precision_at_10, ndcg_at_10, gap_coverage
+    lists: pd.DataFrame  # approach, person_key, rank, content_id, personalised
+    counts: Mapping[str, int]
+
+    def value(
+        self, metric: str, approach: str = MODEL, stage: str = PUBLISHED, slice_name: str = "all"
+    ) -> float:
         t = self.table
-        row = t[(t["approach"] == approach) & (t["slice"] == slice_name) & (t["metric"] == metric)]
+        row = t[
+            (t["approach"] == approach)
+            & (t["stage"] == stage)
+            & (t["slice"] == slice_name)
+            & (t["metric"] == metric)
+        ]
         return float(row["value"].iloc[0]) if len(row) else float("nan")
 
+    def person_figures(self, metric: str, approaches: Sequence[str]) -> np.ndarray:
+        """(approaches × persons) of a per-person figure, persons in one order."""
+        wide = self.per_person.pivot(index="person_key", columns="approach", values=metric)
+        return wide[list(approaches)].to_numpy(dtype=float).T
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """Figures of every evaluated protocol; ``gate_protocol`` is the one the gate judges.
+    Control data (recipe, MLflow run, why evaluation was skipped) travels beside it
+    (``ml.runs.EvaluationOutcome``)."""
+
+    protocols: Mapping[str, ProtocolEvaluation]
+    gate_protocol: str
+
     @property
-    def beats_baseline(self) -> bool:
-        """The model's NDCG@10 on the hold-out is above role popularity's."""
-        return self.value(PRIMARY_METRIC) > self.value(PRIMARY_METRIC, REFERENCE_BASELINE)
+    def gate(self) -> ProtocolEvaluation:
+        return self.protocols[self.gate_protocol]
+
+    def value(
+        self,
+        metric: str,
+        approach: str = MODEL,
+        stage: str = PUBLISHED,
+        slice_name: str = "all",
+        protocol: str | None = None,
+    ) -> float:
+        return self.protocols[protocol or self.gate_protocol].value(
+            metric, approach, stage, slice_name
+        )
 
     def flat_metrics(self) -> dict[str, float]:
-        return {
-            metric_name(r.metric, r.approach, r.slice): float(r.value)
-            for r in self.table.itertuples()
-        }
-
-    def as_dict(self) -> dict[str, object]:
-        """approach → slice → metric → value, plus ``beats_baseline`` (the asset value)."""
-        out: dict[str, object] = {}
-        for r in self.table.itertuples():
-            out.setdefault(r.approach, {}).setdefault(r.slice, {})[r.metric] = float(r.value)  # type: ignore[union-attr]
-        out["beats_baseline"] = self.beats_baseline
+        """Aggregates only (MLflow): every figure, and the counts of each protocol."""
+        out = {}
+        for name, ev in self.protocols.items():
+            for r in ev.table.itertuples():
+                out[metric_name(r.metric, r.approach, r.slice, r.stage, name)] = float(r.value)
+            out.update({f"{name}.{k}": float(v) for k, v in ev.counts.items()})
         return out
 
-    def top_content(self, approach: str) -> dict[str, list[str]]:
-        """person_key → recommended content_ids (for truth-based evaluation only)."""
-        ids = np.append(self.holdout.items.to_numpy(), None)
-        return {
-            pk: [c for c in ids[row] if c is not None]
-            for pk, row in zip(self.holdout.persons, self.top[approach], strict=True)
+
+# --- approaches as scorers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LightFMPart:
+    """The model's LightFM score alone, as a ``Scorer``."""
+
+    model: Recommender
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self.model.item_ids
+
+    def score(self, person_keys: Sequence[str]) -> np.ndarray:
+        return self.model.lightfm_score(person_keys)
+
+
+def approach_scorers(
+    model: Recommender, holdout: Holdout, config: EvalConfig
+) -> dict[str, list[Scorer]]:
+    """Every approach as one or more scorers (several: their figures are averaged)."""
+    history = holdout.split.history
+    scorers: dict[str, list[Scorer]] = {MODEL: [model], LIGHTFM: [_LightFMPart(model)]}
+    for name in BASELINES:
+        scorer = baseline_scorer(name, holdout.marts, history, holdout.persons, holdout.items)
+        scorers[name] = [scorer]
+    if config.vanilla.seeds:
+        chosen = history[~history["content_id"].isin(holdout.mandatory)]
+        persons = pd.Index(holdout.marts.employees["person_key"].astype(str), dtype=object)
+        scorers[VANILLA] = [
+            fit_vanilla(chosen, persons, holdout.items, config.vanilla, seed)
+            for seed in config.vanilla.seeds
+        ]
+    return scorers
+
+
+# --- judging ---------------------------------------------------------------------------------
+
+
+def _raw_top(holdout: Holdout, scorer: Scorer, k: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-person metrics and top k of the scores alone, scored chunk by chunk."""
+    if not np.array_equal(np.asarray(scorer.item_ids, dtype=object), holdout.items.to_numpy()):
+        raise ValueError("a scorer's item_ids differ from the hold-out's items")
+    values: dict[str, list[np.ndarray]] = {}
+    tops = []
+    for start in range(0, len(holdout.persons), CHUNK):
+        stop = min(start + CHUNK, len(holdout.persons))
+        scores = scorer.score(list(holdout.persons[start:stop]))
+        chunk, top = per_person(
+            scores, holdout.positives[start:stop], holdout.exclude[start:stop], k
+        )
+        for name, v in chunk.items():
+            values.setdefault(name, []).append(v)
+        tops.append(top)
+    top = np.vstack(tops) if tops else np.empty((0, k), dtype=np.int64)
+    return {n: np.concatenate(v) for n, v in values.items()}, top
+
+
+def _published_top(
+    holdout: Holdout, ctx: RankingContext, scorer: Scorer, config: EvalConfig
+) -> tuple[dict[str, np.ndarray], np.ndarray, pd.DataFrame]:
+    """Per-person metrics and top k of the lists the ranking makes of the scores."""
+    lists = ranked_lists(ctx, scorer, list(holdout.persons), config.ranking)
+    top = np.full((len(holdout.persons), config.k), -1, dtype=np.int64)
+    rows = holdout.persons.get_indexer(lists["person_key"])
+    top[rows, lists["rank"].to_numpy() - 1] = holdout.items.get_indexer(lists["content_id"])
+    return list_metrics(top, holdout.positives, config.k), top, lists
+
+
+def _figures(
+    holdout: Holdout, values: Mapping[str, np.ndarray], top: np.ndarray, mask: np.ndarray
+) -> dict[str, float]:
+    figures = {name: float(v[mask].mean()) for name, v in values.items()}
+    shown = exposure(top[mask], len(holdout.items))[holdout.recommendable]
+    figures["catalogue_coverage"] = catalogue_coverage(shown)
+    figures["exposure_gini"] = gini(shown)
+    hit, n = gap_hits(top[mask], holdout.teaches_gap[mask])
+    figures["gap_coverage"] = float(hit.sum() / n.sum()) if n.sum() else 0.0
+    return figures
+
+
+def _mean(parts: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    return {name: float(np.mean([p[name] for p in parts])) for name in parts[0]}
+
+
+def judge(
+    holdout: Holdout, approaches: Mapping[str, Sequence[Scorer]], config: EvalConfig
+) -> ProtocolEvaluation:
+    """Figures of every approach, raw and published, on every slice of ``holdout``."""
+    ctx = RankingContext(holdout.marts)
+    rows, people, lists = [], [], []
+    for approach, scorers in approaches.items():
+        per_stage: dict[str, list[tuple[Mapping[str, np.ndarray], np.ndarray]]] = {
+            RAW: [],
+            PUBLISHED: [],
         }
+        for i, scorer in enumerate(scorers):
+            per_stage[RAW].append(_raw_top(holdout, scorer, config.k))
+            values, top, ranked = _published_top(holdout, ctx, scorer, config)
+            per_stage[PUBLISHED].append((values, top))
+            if i == 0:  # several scorers (seeds): the first one's lists
+                lists.append(ranked.assign(approach=approach))
+        for stage, results in per_stage.items():
+            for slice_name, mask in holdout.slices.items():
+                figures = _mean([_figures(holdout, v, top, mask) for v, top in results])
+                rows += [
+                    {
+                        "stage": stage,
+                        "approach": approach,
+                        "slice": slice_name,
+                        "metric": metric,
+                        "value": value,
+                        "n_persons": int(mask.sum()),
+                    }
+                    for metric, value in figures.items()
+                ]
+        people.append(_per_person(holdout, approach, per_stage[PUBLISHED], config.k))
+    lists_frame = pd.concat(lists, ignore_index=True) if lists else pd.DataFrame()
+    return ProtocolEvaluation(
+        protocol=holdout.protocol,
+        table=pd.DataFrame(rows),
+        per_person=_categorical(pd.concat(people, ignore_index=True)),
+        lists=_categorical(
+            lists_frame[["approach", "person_key", "rank", "content_id", "personalised"]]
+        ),
+        counts=dict(holdout.counts),
+    )
 
 
-def evaluate_scores(holdout: Holdout, scores: Mapping[str, np.ndarray], k: int) -> Evaluation:
-    """Metrics of every approach on every slice, from their score matrices."""
-    rows, tops = [], {}
-    for approach, matrix in scores.items():
-        values, top = per_person(matrix, holdout.positives, holdout.exclude, k)
-        tops[approach] = top
-        for slice_name, mask in holdout.slices.items():
-            n = int(mask.sum())
-            figures = {name: float(v[mask].mean()) for name, v in values.items()}
-            figures["catalogue_coverage"] = catalogue_coverage(top[mask], len(holdout.items))
-            figures["gap_coverage"] = gap_coverage(top[mask], holdout.teaches_gap[mask])
-            rows += [
-                {"approach": approach, "slice": slice_name, "metric": m, "value": v, "n_persons": n}
-                for m, v in figures.items()
-            ]
-    return Evaluation(table=pd.DataFrame(rows), top=tops, holdout=holdout)
+def _per_person(
+    holdout: Holdout,
+    approach: str,
+    results: Sequence[tuple[Mapping[str, np.ndarray], np.ndarray]],
+    k: int,
+) -> pd.DataFrame:
+    """Published figures per person (mean over the approach's scorers)."""
+    columns: dict[str, np.ndarray] = {}
+    for metric in PER_PERSON_METRICS[:2]:
+        columns[metric] = np.mean([v[metric] for v, _ in results], axis=0)
+    shares = []
+    for _, top in results:
+        hit, n = gap_hits(top, holdout.teaches_gap)
+        shares.append(np.divide(hit, n, out=np.full(len(n), np.nan), where=n > 0))
+    columns["gap_coverage"] = np.mean(shares, axis=0)
+    frame = pd.DataFrame({"approach": approach, "person_key": holdout.persons.to_numpy()})
+    return frame.assign(**columns)
+
+
+def _categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    """Repeated strings as categories: at 100k persons the lists hold millions of rows."""
+    for column in ("approach", "person_key", "content_id"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def evaluate_protocol(
+    marts: Marts, protocol: str, train_config: TrainConfig, config: EvalConfig
+) -> tuple[Recommender, ProtocolEvaluation]:
+    """Train on the protocol's history (one thread: the same marts give the same model)
+    and judge it and every other approach on its hold-out.
+
+    Raises ``ml.train.InsufficientData`` when the history is too thin to train on."""
+    holdout = make_holdout(marts, config, protocol)
+    model = train(holdout.marts, holdout.split.history, replace(train_config, num_threads=1))
+    return model, judge(holdout, approach_scorers(model, holdout, config), config)
 
 
 def evaluate_model(
     marts: Marts, train_config: TrainConfig, config: EvalConfig
-) -> tuple[Recommender, Evaluation]:
-    """Train on the history before the hold-out and judge it against every baseline.
-
-    Raises ``ml.train.InsufficientData`` when the history is too thin to train on."""
-    holdout = make_holdout(marts, config)
-    model = train(holdout.marts, holdout.split.history, train_config)
-    persons = list(holdout.persons)
-    scores = {MODEL: model.score(persons), LIGHTFM: model.lightfm_score(persons)}
-    for name in BASELINES:
-        scores[name] = baseline_scores(
-            name, holdout.marts, holdout.split.history, holdout.persons, holdout.items
+) -> tuple[Recommender, ModelEvaluation]:
+    """Every protocol of ``config``; the model returned is the gate protocol's (its recipe
+    is what the production model is fitted with)."""
+    models, results = {}, {}
+    for protocol in config.protocols:
+        models[protocol], results[protocol] = evaluate_protocol(
+            marts, protocol, train_config, config
         )
-    return model, evaluate_scores(holdout, scores, config.k)
+    return models[config.gate_protocol], ModelEvaluation(results, config.gate_protocol)
 
 
 TruthOutcome = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]

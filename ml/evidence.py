@@ -73,12 +73,16 @@ class EvidenceRules:
 
 
 def counted_evidence(
-    evidence: pd.DataFrame, cutoff: pd.Timestamp, rules: EvidenceRules
+    evidence: pd.DataFrame, cutoff: pd.Timestamp | pd.Series, rules: EvidenceRules
 ) -> pd.DataFrame:
     """The evidence known at ``cutoff`` that counts, with its ``weight`` judged at the
-    cutoff's date (``int_skill__evidence`` at another date)."""
+    cutoff's date (``int_skill__evidence`` at another date). ``cutoff`` is one date or
+    one per evidence row (same index: each person's own cutoff)."""
     at = pd.to_datetime(evidence["evidence_at"])
-    known = evidence[at <= cutoff].assign(evidence_at=at[at <= cutoff])
+    cut = cutoff if isinstance(cutoff, pd.Series) else pd.Series(cutoff, index=evidence.index)
+    cut = pd.to_datetime(cut)
+    keep = (at <= cut).to_numpy()
+    known = evidence[keep].assign(evidence_at=at[keep].to_numpy(), _cutoff=cut[keep].to_numpy())
     learning = known["evidence_kind"].eq("learning")
     highest = (
         known["level"]
@@ -87,17 +91,19 @@ def counted_evidence(
         .transform("max")
     )
     counted = known[~learning | known["level"].eq(highest)]
-    age = (cutoff.normalize() - counted["evidence_at"].dt.normalize()).dt.days.clip(lower=0)
+    age = (counted["_cutoff"].dt.normalize() - counted["evidence_at"].dt.normalize()).dt.days
+    age = age.clip(lower=0)
     weight = counted["reliability"].astype(float) * np.power(
         0.5, age.astype(float) / rules.half_life_days
     )
-    return counted.assign(weight=weight)
+    return counted.drop(columns="_cutoff").assign(weight=weight)
 
 
 def profile_as_of(
-    evidence: pd.DataFrame, cutoff: pd.Timestamp, rules: EvidenceRules
+    evidence: pd.DataFrame, cutoff: pd.Timestamp | pd.Series, rules: EvidenceRules
 ) -> pd.DataFrame:
-    """``mart_skill_profile`` as it would have been built at ``cutoff``."""
+    """``mart_skill_profile`` as it would have been built at ``cutoff`` (one date, or one
+    per evidence row: ``counted_evidence``)."""
     counted = counted_evidence(evidence, cutoff, rules)
     counted = counted.assign(weighted_level=counted["weight"] * counted["level"].astype(float))
     grouped = counted.groupby(PROFILE_KEYS, as_index=False).agg(

@@ -100,18 +100,42 @@ def auc(
     return out
 
 
-def catalogue_coverage(top: np.ndarray, n_items: int) -> float:
-    """Share of the catalogue that appears in at least one list."""
-    shown = np.unique(top[top >= 0])
-    return float(shown.size / n_items) if n_items else 0.0
+def exposure(top: np.ndarray, n_items: int) -> np.ndarray:
+    """How many lists show each item (``top``: item indices per row, -1 for none)."""
+    return np.bincount(top[top >= 0].ravel(), minlength=n_items)
 
 
-def gap_coverage(top: np.ndarray, teaches_gap: sp.csr_matrix) -> float:
-    """Share of recommended (person, item) pairs where the item teaches a skill the
-    person lacks for their role."""
-    hit = hits(top, teaches_gap)
-    shown = top >= 0
-    return float(hit[shown].mean()) if shown.any() else 0.0
+def catalogue_coverage(counts: np.ndarray) -> float:
+    """Share of the items (``counts``: exposure per item) shown in at least one list."""
+    return float((counts > 0).mean()) if counts.size else 0.0
+
+
+def gini(counts: np.ndarray) -> float:
+    """Gini coefficient of exposure over the items: 0 when every item is shown equally
+    often, towards 1 when a few items take every slot (0 when nothing is shown)."""
+    x = np.sort(np.asarray(counts, dtype=np.float64))
+    n, total = x.size, x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    return float(2 * np.sum(np.arange(1, n + 1) * x) / (n * total) - (n + 1) / n)
+
+
+def gap_hits(top: np.ndarray, teaches_gap: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: recommended items that teach a skill the person lacks for their role, and
+    recommended items (gap coverage = their ratio, pooled or per person)."""
+    return hits(top, teaches_gap).sum(axis=1), (top >= 0).sum(axis=1)
+
+
+def list_metrics(top: np.ndarray, positives: sp.csr_matrix, k: int) -> dict[str, np.ndarray]:
+    """Every ranking metric a list alone determines, per row (AUC needs the scores)."""
+    hit = hits(top, positives)
+    n_pos = np.asarray(positives.getnnz(axis=1))
+    return {
+        f"precision_at_{k}": precision_at_k(hit, k),
+        f"recall_at_{k}": recall_at_k(hit, n_pos),
+        f"ndcg_at_{k}": ndcg_at_k(hit, n_pos),
+        f"map_at_{k}": map_at_k(hit, n_pos),
+    }
 
 
 def per_person(
@@ -119,13 +143,36 @@ def per_person(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Every ranking metric per row, and the top-k indices they were computed from."""
     top = top_k(scores, k, exclude)
-    hit = hits(top, positives)
-    n_pos = np.asarray(positives.getnnz(axis=1))
-    values = {
-        f"precision_at_{k}": precision_at_k(hit, k),
-        f"recall_at_{k}": recall_at_k(hit, n_pos),
-        f"ndcg_at_{k}": ndcg_at_k(hit, n_pos),
-        f"map_at_{k}": map_at_k(hit, n_pos),
-        "auc": auc(scores, positives, exclude),
-    }
+    values = list_metrics(top, positives, k)
+    values["auc"] = auc(scores, positives, exclude)
     return values, top
+
+
+def paired_bootstrap(
+    model: np.ndarray,
+    baselines: np.ndarray,
+    n_boot: int,
+    confidence: float,
+    seed: int,
+    batch: int = 100,
+) -> tuple[float, float, float]:
+    """Mean of ``model`` minus the best mean among ``baselines`` (rows: approaches;
+    columns: the same persons as ``model``), with a percentile interval from resampling
+    persons (paired: one resample draws the same persons for every approach).
+
+    The best baseline is chosen inside each resample, so the interval carries the
+    optimism of picking the stronger one. Deterministic under ``seed``; resamples are
+    drawn in batches so memory stays at ``batch`` × persons indices."""
+    model = np.asarray(model, dtype=np.float64)
+    baselines = np.atleast_2d(np.asarray(baselines, dtype=np.float64))
+    n = model.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for start in range(0, n_boot, batch):
+        idx = rng.integers(0, n, size=(min(batch, n_boot - start), n))
+        diffs.append(model[idx].mean(axis=1) - baselines[:, idx].mean(axis=2).max(axis=0))
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(np.concatenate(diffs), [tail, 1 - tail])
+    return float(model.mean() - baselines.mean(axis=1).max()), float(low), float(high)

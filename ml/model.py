@@ -36,7 +36,7 @@ from lightfm import LightFM
 
 from ml.baselines import gap_match, smoothed_role_rates
 from ml.data import Marts
-from ml.dataset import assigned_content
+from ml.dataset import mandatory_content
 from ml.features import FeatureSpace
 from ml.metrics import CHUNK
 from ml.metrics import top_k as _top_k
@@ -110,7 +110,7 @@ class ContentSignals:
     def of(
         cls, marts: Marts, history: pd.DataFrame | None, persons: pd.Index, items: pd.Index
     ) -> ContentSignals:
-        """``history`` should already be without assigned content (it would dominate
+        """``history`` should already be without mandatory content (it would dominate
         every role's popularity without being a candidate)."""
         empty = pd.DataFrame(columns=["person_key", "content_id", "weight"])
         shares = smoothed_role_rates(
@@ -140,7 +140,6 @@ class Recommender:
     features: FeatureSpace = field(repr=False)
     params: Mapping[str, Any]
     weights: Mapping[str, float] = field(default_factory=lambda: dict(LIGHTFM_ONLY))
-    assigned_share: float | None = None  # ml.dataset.assigned_content, as in training
     run_id: str | None = None  # the MLflow run that logged this model
     item_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     _items: Representations | None = field(default=None, repr=False)
@@ -166,8 +165,7 @@ class Recommender:
             self.model, self.features.user_matrix(marts, history, persons)
         )
         if history is not None:
-            assigned = assigned_content(history, marts.employees, self.assigned_share)
-            history = history[~history["content_id"].isin(assigned)]
+            history = history[~history["content_id"].isin(mandatory_content(marts.content))]
         return replace(
             self,
             item_ids=items,

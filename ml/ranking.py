@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ml.data import Marts
-from ml.dataset import assigned_content
+from ml.dataset import mandatory_content
 from ml.reasons import Evidence, explain
 from ml.skill_prior import expected_gaps, skill_levels
 
@@ -59,7 +59,6 @@ class RankingConfig:
     # thins, where expected levels are least sure (ml/README.md, "Mastered content")
     mastery_margin: float = 0.5
     mastery_margin_thin_evidence: float = 0.25
-    skip_assigned: bool = True
     require_prerequisites: bool = True
     level_fit: bool = True
     level_fit_weight: float = 0.15
@@ -167,7 +166,7 @@ class RankingContext:
     integer positions, skills of content and prerequisites as CSR rows, expected levels
     as a dense (persons × skills) array and gaps as sparse lookups."""
 
-    def __init__(self, marts: Marts, skip_assigned: bool = True) -> None:
+    def __init__(self, marts: Marts) -> None:
         emp = marts.employees
         self.person_keys = emp["person_key"].astype(str).to_numpy()
         self.person_pos = pd.Index(self.person_keys)
@@ -182,12 +181,11 @@ class RankingContext:
         self.content_pos = pd.Index(self.content_ids)
         # ties are broken by content_id, not by the order the marts happen to be read in
         self.item_order = np.argsort(np.argsort(self.content_ids, kind="stable"))
-        # recommendable: active, and not content the organisation assigns to nearly
-        # everyone anyway (compliance campaigns, onboarding; ml.dataset.assigned_content)
-        self.eligible_item = _bool(content["is_active"], False)
-        if skip_assigned:
-            assigned = assigned_content(marts.engagement, emp)
-            self.eligible_item &= ~self.content_pos.isin(assigned)
+        # recommendable: active, and not content the organisation assigns anyway
+        # (``dim_content.is_mandatory``: ml.dataset.mandatory_content)
+        self.eligible_item = _bool(content["is_active"], False) & ~self.content_pos.isin(
+            mandatory_content(content)
+        )
         self.format = content["format"].astype("string").fillna("").to_numpy(dtype=object)
         self.format_code = np.array(
             [FORMATS.index(f) if f in FORMATS else -1 for f in self.format], dtype=np.int64
@@ -508,17 +506,37 @@ def recommend(
     reasons (JSON list), reason_text. Personalised when there is a model and the person has
     not opted out; otherwise the role path (``personalised = False``)."""
     config = config or RankingConfig()
-    ctx = RankingContext(marts, skip_assigned=config.skip_assigned)
-    persons = np.flatnonzero(ctx.active_person)
+    ctx = RankingContext(marts)
+    return _finish(ctx, _lists(ctx, scorer, np.flatnonzero(ctx.active_person), config), config)
+
+
+def ranked_lists(
+    ctx: RankingContext, scorer: Scorer | None, person_keys: Sequence[str], config: RankingConfig
+) -> pd.DataFrame:
+    """The lists ``recommend`` publishes, for ``person_keys`` (active or not) and without
+    reasons: person_key, rank, content_id, score, personalised. The evaluation ranks each
+    approach's scores through this, so what it judges is what would be published."""
+    persons = ctx.person_pos.get_indexer(pd.Index(person_keys, dtype=object))
+    if (persons < 0).any():
+        raise KeyError(f"{int((persons < 0).sum())} person(s) not in the ranking's marts")
+    frame = _frame(_lists(ctx, scorer, persons, config))
+    frame["person_key"] = ctx.person_keys[frame["person"].to_numpy()]
+    frame["content_id"] = ctx.content_ids[frame["item"].to_numpy()]
+    return frame[["person_key", "rank", "content_id", "score", "personalised"]]
+
+
+def _lists(
+    ctx: RankingContext, scorer: Scorer | None, persons: np.ndarray, config: RankingConfig
+) -> list[tuple[_Pairs, bool]]:
+    """Ranked pairs of ``persons`` (positions), each part with its ``personalised`` flag:
+    the model's lists, their role-path top-up, and the role path of everyone else."""
     wants_model = ~ctx.opted_out[persons] if scorer is not None else np.zeros(len(persons), bool)
     personal = persons[wants_model]
     ranked = _rank_personalised(ctx, scorer, personal, config) if scorer is not None else _EMPTY
     short = _short_of_k(ranked, personal, config.k)
     role = _rank(ctx, _role_path_candidates(ctx, persons[~wants_model], config), config, False)
     top_up = _rank(ctx, _role_path_candidates(ctx, short, config), config, False)
-    return _finish(
-        ctx, [(ranked, True), (_top_up(ctx, ranked, top_up, config), False), (role, False)], config
-    )
+    return [(ranked, True), (_top_up(ctx, ranked, top_up, config), False), (role, False)]
 
 
 def _rank_personalised(
@@ -567,21 +585,28 @@ def _top_up(ctx: RankingContext, personal: _Pairs, role: _Pairs, config: Ranking
 _LIFT = 1e6
 
 
+def _frame(parts: list[tuple[_Pairs, bool]]) -> pd.DataFrame:
+    """person, item, score, personalised, rank (positions; personalised items first, then
+    any role-path top-up, each already best first)."""
+    frames = [
+        pd.DataFrame(
+            {
+                "person": pairs.person,
+                "item": pairs.item,
+                "score": pairs.score,
+                "personalised": personalised,
+            }
+        )
+        for pairs, personalised in parts
+    ]
+    out = pd.concat(frames, ignore_index=True)
+    out["rank"] = out.groupby("person", sort=False).cumcount() + 1
+    return out.sort_values(["person", "rank"], kind="stable").reset_index(drop=True)
+
+
 def _finish(
     ctx: RankingContext, parts: list[tuple[_Pairs, bool]], config: RankingConfig
 ) -> pd.DataFrame:
-    frames = []
-    for pairs, personalised in parts:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "person": pairs.person,
-                    "item": pairs.item,
-                    "score": pairs.score,
-                    "personalised": personalised,
-                }
-            )
-        )
     columns = [
         "person_key",
         "rank",
@@ -591,12 +616,7 @@ def _finish(
         "reasons",
         "reason_text",
     ]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    out = pd.concat(frames, ignore_index=True)
-    # personalised items first, then any role-path top-up, each already best first
-    out["rank"] = out.groupby("person", sort=False).cumcount() + 1
-    out = out.sort_values(["person", "rank"], kind="stable").reset_index(drop=True)
+    out = _frame(parts)
     evidence = _evidence(ctx, out, config)
     reasons, text = explain(evidence)
     out["person_key"] = ctx.person_keys[out["person"].to_numpy()]

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
-import numpy as np
 
 from ml import tracking
 from ml.data import Marts
-from ml.evaluate import EvalConfig, Evaluation, evaluate_model
+from ml.evaluate import PRIMARY_METRIC, EvalConfig, ModelEvaluation, evaluate_model
 from ml.model import Recommender
 from ml.train import InsufficientData, Recipe, TrainConfig, recipe_of, train_on_all
 
@@ -24,23 +23,31 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class EvaluationOutcome:
+    """What the evaluation step hands on: the figures (``evaluation``, None when the
+    history was too thin to evaluate, with the reason in ``skipped``) and the control
+    data — the recipe the production model is fitted with and the training's MLflow run."""
+
+    evaluation: ModelEvaluation | None
+    recipe: Recipe | None
+    run_id: str | None
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
 class TrainingResult:
     model: Recommender | None
-    evaluation: Evaluation | None
-    run_id: str | None
+    outcome: EvaluationOutcome
     message: str
 
+    @property
+    def evaluation(self) -> ModelEvaluation | None:
+        return self.outcome.evaluation
 
-def holdout_sizes(evaluation: Evaluation) -> dict[str, int]:
-    h = evaluation.holdout
-    return {
-        "holdout_persons": len(h.persons),
-        "holdout_positives": int(h.positives.nnz),
-        "history_interactions": len(h.split.history),
-        # a slice under the reporting minimum is dropped from ``slices``: count it as 0
-        "new_hire_persons": int(np.sum(h.slices.get("new_hires", 0))),
-        **h.removed,
-    }
+    @property
+    def run_id(self) -> str | None:
+        """The MLflow run of the trained model (None when nothing could be trained)."""
+        return self.model.run_id if self.model is not None else None
 
 
 def model_sizes(model: Recommender) -> dict[str, int]:
@@ -50,11 +57,12 @@ def model_sizes(model: Recommender) -> dict[str, int]:
 
 def evaluate_and_log(
     marts: Marts, train_config: TrainConfig, eval_config: EvalConfig
-) -> tuple[Evaluation, Recipe]:
-    """Hold-out evaluation of ``train_config`` and its baselines, logged in the active run,
-    and the recipe (epochs, blend weights) the production model is then fitted with."""
+) -> tuple[ModelEvaluation, Recipe]:
+    """Hold-out evaluation of ``train_config`` and every other approach on each protocol,
+    logged in the active run (aggregates only), and the recipe (epochs, blend weights)
+    of the gate protocol's model, which the production model is then fitted with."""
     evaluated, evaluation = evaluate_model(marts, train_config, eval_config)
-    tracking.log_evaluation(evaluation, holdout_sizes(evaluation))
+    tracking.log_evaluation(evaluation)
     return evaluation, recipe_of(evaluated)
 
 
@@ -80,30 +88,41 @@ def run_training(
     register: bool = True,
 ) -> TrainingResult:
     """Evaluate first, then train the production model with the evaluated recipe (epochs
-    and blend weights chosen on validation weeks before the hold-out): what is published
-    is what was judged, and the production fit skips a second validation (half the time).
+    and blend weights chosen on validation inside the history): what is published is
+    what was judged, and the production fit skips a second validation (half the time).
     When the hold-out is too thin to evaluate, production validates on its own. Both go
     into one MLflow run (the Dagster assets ``model_evaluation`` → ``recommender_model``
     do the same in two steps)."""
     tracking.configure(tracking_uri, artifact_root)
-    evaluation: Evaluation | None = None
-    recipe: Recipe | None = None
     with tracking.start_run() as run:
         try:
             evaluation, recipe = evaluate_and_log(marts, train_config, eval_config)
+            outcome = EvaluationOutcome(evaluation, recipe, run.info.run_id)
         except InsufficientData as exc:
             mlflow.set_tag("evaluation", f"skipped: {exc}")
+            outcome = EvaluationOutcome(None, None, run.info.run_id, str(exc))
     try:
-        model = train_and_log(marts, train_config, recipe, run.info.run_id, register)
+        model = train_and_log(marts, train_config, outcome.recipe, run.info.run_id, register)
     except InsufficientData as exc:
         with tracking.resume(run.info.run_id):
             mlflow.set_tag("status", "insufficient_data")
             mlflow.set_tag("reason", str(exc))
         log.warning("%s", exc)
-        return TrainingResult(None, None, None, str(exc))
+        return TrainingResult(None, outcome, str(exc))
     message = (
         "trained; hold-out too thin to evaluate"
-        if evaluation is None
-        else f"trained; beats role popularity: {evaluation.beats_baseline}"
+        if outcome.evaluation is None
+        else "trained and evaluated: " + summary_line(outcome.evaluation)
     )
-    return TrainingResult(model, evaluation, model.run_id, message)
+    return TrainingResult(model, outcome, message)
+
+
+def summary_line(evaluation: ModelEvaluation) -> str:
+    """Published NDCG@10 of the model vs the popularity baselines (gate protocol)."""
+    v = evaluation.value
+    return (
+        f"published {PRIMARY_METRIC} ({evaluation.gate_protocol} hold-out): model "
+        f"{v(PRIMARY_METRIC):.4f}, global popularity "
+        f"{v(PRIMARY_METRIC, 'global_popularity'):.4f}, role popularity "
+        f"{v(PRIMARY_METRIC, 'role_popularity'):.4f}"
+    )

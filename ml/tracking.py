@@ -3,9 +3,10 @@
 Store: a SQLite tracking URI (MLflow 3 no longer accepts the file store for new
 features) with artifacts under ``Settings.mlflow_artifact_root``, set as the experiment's
 artifact location when it is first created. A run logs the parameters, dataset sizes,
-the model's and every baseline's metrics (``ndcg_at_10``,
-``ndcg_at_10__baseline_role_popularity``, ``ndcg_at_10_new_hires``, …), the evaluation
-table (aggregates per approach and slice — never a person-level row) and the model.
+the model's and every baseline's metrics per protocol and stage
+(``per_person.published.ndcg_at_10``, ``global_time.raw.ndcg_at_10__baseline_role_popularity``,
+``per_person.persons``, …), the evaluation tables (aggregates per approach and slice —
+never a person-level row) and the model.
 
 The model is stored *unbound* (``Recommender.unbound``: weights and vocabularies, no
 person key) as a pyfunc, registered as ``skillpath-recommender`` with the alias
@@ -29,7 +30,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from ml.evaluate import Evaluation
+from ml.evaluate import ModelEvaluation
 from ml.model import Recommender
 from ml.registry import CHALLENGER, EXPERIMENT, REGISTERED_MODEL
 
@@ -113,16 +114,19 @@ def log_model(
         return replace(model, run_id=run.info.run_id)
 
 
-def log_evaluation(evaluation: Evaluation, sizes: dict[str, int]) -> None:
-    """Metrics of every approach and slice, and the aggregate tables, in the active run."""
+def log_evaluation(evaluation: ModelEvaluation) -> None:
+    """Aggregates of every protocol, stage, approach and slice (and the protocols' counts)
+    in the active run, and the aggregate tables as artifacts — never a per-person figure
+    or list."""
     mlflow.log_metrics(evaluation.flat_metrics())
-    mlflow.log_metrics({f"dataset_{k}": float(v) for k, v in sizes.items()})
-    mlflow.set_tag("beats_baseline", str(evaluation.beats_baseline).lower())
-    table = evaluation.table
-    wide = table.pivot_table(index=["slice", "metric"], columns="approach", values="value")
+    mlflow.set_tag("gate_protocol", evaluation.gate_protocol)
     with tempfile.TemporaryDirectory() as tmp:
-        table.to_csv(Path(tmp) / "metrics_long.csv", index=False)
-        wide.to_csv(Path(tmp) / "metrics_by_approach.csv")
+        for name, ev in evaluation.protocols.items():
+            wide = ev.table.pivot_table(
+                index=["stage", "slice", "metric"], columns="approach", values="value"
+            )
+            ev.table.to_csv(Path(tmp) / f"{name}_metrics_long.csv", index=False)
+            wide.to_csv(Path(tmp) / f"{name}_metrics_by_approach.csv")
         mlflow.log_artifacts(tmp, artifact_path="evaluation")
 
 

@@ -6,9 +6,8 @@ identical weights (tested). With more threads the Hogwild updates race, so resul
 slightly between runs: use one thread when a run must be reproduced exactly.
 
 Validation: the last ``validation_weeks`` of the training period are held back, the
-model is fitted epoch by epoch on the rest and scored on them (NDCG@k, assigned content
-excluded as in the hold-out — with it, the validation slice mostly measured who gets the
-next compliance campaign and stopped after two epochs); the best epoch count and the blend
+model is fitted epoch by epoch on the rest and scored on them (NDCG@k, mandatory content
+excluded as in the hold-out: ``ml.dataset.mandatory_content``); the best epoch count and the blend
 weights fitted there (``Recipe``) are then used to refit from scratch on the whole training
 period, so the most recent weeks — the most relevant for the next recommendations — are
 learned. Nothing is ever chosen on the evaluation hold-out (ml.evaluate), which lies after
@@ -27,10 +26,9 @@ from lightfm import LightFM
 
 from ml.data import Marts
 from ml.dataset import (
-    ASSIGNED_SHARE,
     as_of,
-    assigned_content,
     build_interactions,
+    mandatory_content,
     temporal_split,
     to_matrix,
 )
@@ -70,7 +68,6 @@ class TrainConfig:
     patience: int = 5
     min_epochs: int = 5
     blend_step: float = 0.1  # grid of the blend weights; 0: LightFM alone
-    assigned_share: float | None = ASSIGNED_SHARE
     k: int = 10
     min_interactions: int = 200
     min_persons: int = 20
@@ -202,7 +199,7 @@ def _validate(
     marts: Marts,
     history: pd.DataFrame,
     items: pd.Index,
-    assigned: pd.Index,
+    mandatory: pd.Index,
     config: TrainConfig,
 ) -> Recipe | None:
     """Epochs and blend weights chosen on the last ``validation_weeks`` of ``history``
@@ -210,7 +207,7 @@ def _validate(
 
     Same protocol as the hold-out (ml.evaluate), one level down: the model is fitted on
     the earlier part with features as of its end, and every candidate list excludes what
-    the person touched before and the assigned content. Epochs: the best NDCG@k of
+    the person touched before and the mandatory content. Epochs: the best NDCG@k of
     LightFM alone, stopping ``patience`` epochs after the best, never before
     ``min_epochs`` (the first epochs are noisy). Blend: the grid point with the best
     NDCG@k, on that best epoch's scores.
@@ -228,7 +225,7 @@ def _validate(
     )
     positives = to_matrix(split.holdout, persons, items)
     exclude = to_matrix(split.history, persons, items).tolil()
-    exclude[:, items.get_indexer(assigned)] = 1.0
+    exclude[:, items.get_indexer(mandatory)] = 1.0
     exclude = exclude.tocsr()
     user_features = problem.user_features[problem.persons.get_indexer(persons)]
     model = _new_model(config)
@@ -268,18 +265,18 @@ def train(
     """Fit on ``history`` (interactions before some cutoff; see ml.dataset) with the
     features of ``marts`` (which must not know more than the cutoff), bound to ``marts``.
 
-    Assigned content (ml.dataset.assigned_content) is left out: it is not a choice, so it
-    teaches nothing about preferences, and it is never a candidate. Without ``recipe``
+    Mandatory content (ml.dataset.mandatory_content) is left out: it is not a choice, so
+    it teaches nothing about preferences, and it is never a candidate. Without ``recipe``
     the epochs and blend weights are chosen on a validation slice of ``history``
     (``_validate``); with one (e.g. the evaluated run's), they are reused as they are.
     """
     check_enough(history, config)
-    assigned = assigned_content(history, marts.employees, config.assigned_share)
-    history = history[~history["content_id"].isin(assigned)]
+    mandatory = mandatory_content(marts.content)
+    history = history[~history["content_id"].isin(mandatory)]
     space = FeatureSpace.fit(marts, history, config.features)
     items = pd.Index(marts.content["content_id"].astype(str), dtype=object)
     if recipe is None:
-        recipe = _validate(space, marts, history, items, assigned, config) or Recipe(
+        recipe = _validate(space, marts, history, items, mandatory, config) or Recipe(
             config.epochs, dict(LIGHTFM_ONLY)
         )
     problem = _Problem.build(space, marts, history, items, config.recency_half_life_weeks)
@@ -287,10 +284,10 @@ def train(
     for _ in range(recipe.epochs):
         problem.fit_epoch(model, config)
     log.info(
-        "trained %d epochs on %d interactions (%d assigned items left out); blend %s",
+        "trained %d epochs on %d interactions (%d mandatory items left out); blend %s",
         recipe.epochs,
         problem.interactions.nnz,
-        len(assigned),
+        len(mandatory),
         recipe.weights,
     )
     params = {
@@ -300,7 +297,7 @@ def train(
         "validation_ndcg_blend": recipe.blend_ndcg,
         "validation_persons": recipe.persons,
         **{f"blend_{name}": w for name, w in recipe.weights.items()},
-        "assigned_items": len(assigned),
+        "mandatory_items": len(mandatory),
         "n_interactions": int(problem.interactions.nnz),
         "n_persons": len(problem.persons),
         "n_items": len(items),
@@ -312,7 +309,6 @@ def train(
         features=space,
         params=params,
         weights=recipe.weights,
-        assigned_share=config.assigned_share,
     ).bind(marts, history)
 
 

@@ -1,8 +1,10 @@
 """A small random search (``skillpath tune``), one nested MLflow run per trial under a
 parent run, so the trials line up side by side in the UI and the parent records the best.
 
-Trials are judged on the same hold-out protocol as every training run (NDCG@10); they are
-logged but not registered — promotion stays a deliberate step.
+Trials are judged like every training run, on the published lists' NDCG@10, but on the
+per-person hold-out alone and without vanilla LightFM (``TUNING_EVAL``: a trial costs one
+evaluation model, not two plus three reference fits); they are logged but not
+registered — promotion stays a deliberate step.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import mlflow
 import numpy as np
 
 from ml.data import Marts
-from ml.evaluate import PRIMARY_METRIC, EvalConfig
+from ml.evaluate import PER_PERSON, PRIMARY_METRIC, EvalConfig
 from ml.runs import run_training
 from ml.train import TrainConfig
+from ml.vanilla import VanillaConfig
 
 log = logging.getLogger(__name__)
 
+TUNING_EVAL = EvalConfig(
+    protocols=(PER_PERSON,), gate_protocol=PER_PERSON, vanilla=VanillaConfig(seeds=())
+)
 SPACE: dict[str, tuple[object, ...]] = {
     "no_components": (16, 32, 64),
     "learning_rate": (0.02, 0.05, 0.1),
@@ -50,7 +56,7 @@ def tune(
 ) -> tuple[TrainConfig | None, float]:
     """Best configuration and its hold-out NDCG@10 (None when no trial could train)."""
     base = base or TrainConfig()
-    eval_config = eval_config or EvalConfig()
+    eval_config = eval_config or TUNING_EVAL
     best: tuple[TrainConfig | None, float] = (None, float("-inf"))
     from ml.tracking import configure
 

@@ -58,12 +58,38 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class EvaluationConfig:
+    """The hold-out protocols (``ml.evaluate.EvalConfig``)."""
+
+    protocols: tuple[str, ...]
+    gate_protocol: str
+    holdout_weeks: int
+    holdout_share: float
+    min_positives: int
+    vanilla_seeds: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ModelQualityConfig:
+    """The model-quality gate (``ml.verdict.QualityRule`` and the diversity floor)."""
+
+    margin: float
+    confidence: float
+    resamples: int
+    seed: int
+    min_persons: int
+    min_catalogue_coverage: float
+
+
+@dataclass(frozen=True)
 class Config:
     """Every section of ``config.toml``; each issue's thresholds get a section here."""
 
     ingest: IngestConfig
     marts: MartsConfig
     training: TrainingConfig
+    evaluation: EvaluationConfig
+    model_quality: ModelQualityConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
@@ -76,6 +102,14 @@ ENV_OVERRIDES: dict[str, str] = {
 BOUNDS: dict[str, tuple[float, float]] = {
     "ingest.max_quarantine_share": (0.0, 1.0),
     "training.threads": (1, 64),
+    "evaluation.holdout_weeks": (1, 104),
+    "evaluation.holdout_share": (0.01, 0.9),
+    "evaluation.min_positives": (2, 1000),
+    "model_quality.margin": (-1.0, 1.0),
+    "model_quality.confidence": (0.5, 0.999),
+    "model_quality.resamples": (100, 100_000),
+    "model_quality.min_persons": (1, 1_000_000),
+    "model_quality.min_catalogue_coverage": (0.0, 1.0),
 }
 
 

@@ -12,6 +12,7 @@ from nbclient import NotebookClient
 from ml.evaluate import EvalConfig
 from ml.runs import run_training
 from ml.train import TrainConfig
+from ml.vanilla import VanillaConfig
 from skillpath.settings import Settings
 from tests.fixtures.ml.synthetic import make_org, write_marts
 
@@ -34,7 +35,7 @@ def test_compare_runs_notebook_executes(skillpath_env):
         run_training(
             org.marts,
             TrainConfig(epochs=epochs),
-            EvalConfig(),
+            EvalConfig(vanilla=VanillaConfig(seeds=(1,))),
             settings.mlflow_tracking_uri,
             settings.mlflow_artifact_root,
         ).run_id

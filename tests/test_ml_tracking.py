@@ -13,13 +13,15 @@ from mlflow.tracking import MlflowClient
 
 from ml import tracking
 from ml.dataset import build_interactions
-from ml.evaluate import PRIMARY_METRIC, EvalConfig
+from ml.evaluate import PER_PERSON, PRIMARY_METRIC, EvalConfig, metric_name
 from ml.runs import run_training
 from ml.train import TrainConfig
 from ml.tuning import tune
+from ml.vanilla import VanillaConfig
 from tests.fixtures.ml.synthetic import make_org, write_marts
 
 CONFIG = TrainConfig(epochs=10, patience=3)
+EVAL = EvalConfig(vanilla=VanillaConfig(seeds=(1,)))
 
 
 @pytest.fixture(scope="module")
@@ -35,18 +37,27 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
 
 @pytest.fixture(scope="module")
 def result(org, store):
-    return run_training(org.marts, CONFIG, EvalConfig(), *store)
+    return run_training(org.marts, CONFIG, EVAL, *store)
 
 
 def test_run_logs_model_and_baselines_side_by_side(result, store):
     run = MlflowClient(store[0]).get_run(result.run_id)
     metrics = run.data.metrics
-    for name in ("ndcg_at_10", "ndcg_at_10__baseline_role_popularity", "ndcg_at_10_new_hires"):
-        assert name in metrics
+    for protocol in ("per_person", "global_time"):
+        for name in (
+            "published.ndcg_at_10",
+            "raw.ndcg_at_10",
+            "published.ndcg_at_10__baseline_role_popularity",
+            "published.precision_at_10__baseline_vanilla_lightfm",
+            "raw.ndcg_at_10_established",
+            "published.exposure_gini",
+            "persons",
+        ):
+            assert f"{protocol}.{name}" in metrics
     assert run.data.params["loss"] == "warp"
-    assert run.data.tags["beats_baseline"] in {"true", "false"}
+    assert run.data.tags["gate_protocol"] == PER_PERSON
     artifacts = {a.path for a in MlflowClient(store[0]).list_artifacts(result.run_id, "evaluation")}
-    assert "evaluation/metrics_by_approach.csv" in artifacts
+    assert "evaluation/per_person_metrics_by_approach.csv" in artifacts
 
 
 def test_no_person_key_is_logged(org, result, store, tmp_path):
@@ -73,7 +84,7 @@ def test_registered_challenger_loads_and_scores_after_binding(org, result, store
 
 def test_too_little_data_trains_nothing_and_says_why(org, store):
     few = replace(org.marts, engagement=org.marts.engagement.head(20))
-    outcome = run_training(few, CONFIG, EvalConfig(), *store)
+    outcome = run_training(few, CONFIG, EVAL, *store)
     assert outcome.model is None and "too little history" in outcome.message
 
 
@@ -84,7 +95,7 @@ def test_tuning_runs_trials_as_nested_runs(org, store):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 2
     # the best trial is the one with the highest hold-out metric, and the parent says so
-    scores = [child.data.metrics[PRIMARY_METRIC] for child in children]
+    scores = [child.data.metrics[metric_name(PRIMARY_METRIC)] for child in children]
     best = children[int(np.argmax(scores))]
     assert score == pytest.approx(max(scores))
     assert parent.data.metrics[f"best_{PRIMARY_METRIC}"] == pytest.approx(score)
@@ -106,21 +117,29 @@ def test_dagster_assets_train_evaluate_and_check(org, skillpath_env):
             ml_assets.training_dataset,
             ml_assets.recommender_model,
             ml_assets.model_evaluation,
-            ml_checks.model_beats_role_popularity,
+            ml_checks.published_lists_not_below_popularity,
         ],
         resources={"skillpath": SkillpathResource()},
         raise_on_error=False,
     )
     model = result.output_for_node("recommender_model")
-    evaluation = result.output_for_node("model_evaluation")
+    outcome = result.output_for_node("model_evaluation")
     [check] = result.get_asset_check_evaluations()
-    # the production model is fitted into the MLflow run that holds its evaluation, and
-    # the check reports the figures logged there, model beside its reference baseline
-    assert model is not None and model.run_id == evaluation["mlflow_run_id"]
-    logged = MlflowClient(Settings.from_env().mlflow_tracking_uri).get_run(model.run_id)
-    baseline = f"{PRIMARY_METRIC}__baseline_role_popularity"
-    for name in (PRIMARY_METRIC, baseline):
-        assert check.metadata[name].value == pytest.approx(logged.data.metrics[name])
-    # the check passes as the logged run says, and never for a model behind its baseline
-    assert check.passed == (logged.data.tags["beats_baseline"] == "true")
-    assert not check.passed or logged.data.metrics[PRIMARY_METRIC] > logged.data.metrics[baseline]
+    # the production model is fitted into the MLflow run that holds its evaluation, with
+    # the evaluated recipe, and the check reports the figures logged there
+    assert model is not None and model.run_id == outcome.run_id
+    assert outcome.recipe is not None and outcome.skipped is None
+    assert model.params["epochs_trained"] == outcome.recipe.epochs
+    assert set(outcome.evaluation.protocols) == {"per_person", "global_time"}
+    logged = MlflowClient(Settings.from_env().mlflow_tracking_uri).get_run(model.run_id).data
+    verdicts = set()
+    for metric in ("ndcg_at_10", "precision_at_10"):
+        baseline = check.metadata[f"{metric}.baseline"].text
+        mine = check.metadata[f"{metric}.model"].value
+        theirs = check.metadata[f"{metric}.baseline_value"].value
+        assert mine == pytest.approx(logged.metrics[metric_name(metric)])
+        assert theirs == pytest.approx(logged.metrics[metric_name(metric, baseline)])
+        verdicts.add(check.metadata[f"{metric}.verdict"].text)
+        # the check never passes for published lists behind the better popularity baseline
+        assert not check.passed or mine >= theirs
+    assert check.passed == (verdicts == {"ok"})

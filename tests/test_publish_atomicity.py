@@ -10,6 +10,7 @@ from skillpath.publish import writer
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, current, seed_ingestion
 
 
@@ -17,7 +18,7 @@ def _candidate(settings: Settings, tag: str) -> Candidate:
     return Candidate(
         candidate_frame(settings, k=4, tag=tag),
         model_version="1",
-        model_evaluation={"beats_baseline": True},
+        model_evaluation=passing_evaluation(),
     )
 
 

@@ -11,6 +11,7 @@ from skillpath.publish.commands import EXPORT_COLUMNS, export, status
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
 
@@ -18,7 +19,7 @@ def _publish(settings: Settings, tag: str, beats: bool = True):
     candidate = Candidate(
         candidate_frame(settings, tag=tag),
         model_version="7",
-        model_evaluation={"beats_baseline": beats},
+        model_evaluation=passing_evaluation() if beats else failing_evaluation(),
         run_id="run-1",
     )
     return publish(settings, candidate, promote=lambda uri, v: f"champion -> {v}")
@@ -48,7 +49,7 @@ def test_status_shows_current_gates_and_the_latest_blocked(settings: Settings, c
     assert "[passed] data_quality" in out and "rows_in=100" in out
     assert "[NOT AUDITED] fairness" in out
     assert f"latest blocked publication: {bad.publication_id}" in out
-    assert "[FAILED] model_quality: the model does not beat its baselines" in out
+    assert "[FAILED] model_quality: the published lists are below popularity" in out
     assert not any(k in out for k in keys(settings).values())
 
 

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from ml.data import Marts
+from ml.runs import EvaluationOutcome
 from orchestration.assets.publish import candidate_recommendations, publication
 from orchestration.checks.publish import GATE_CHECKS
 from orchestration.resources import SkillpathResource
@@ -18,7 +19,7 @@ from tests.fixtures.publish.org import Org
 from tests.fixtures.publish.warehouse import keys, seed_ingestion
 
 
-def _upstream(org: Org, evaluation: dict) -> list[dg.AssetsDefinition]:
+def _upstream(org: Org, evaluation: EvaluationOutcome) -> list[dg.AssetsDefinition]:
     @dg.asset(name="training_dataset")
     def training_dataset() -> Marts:
         return org.marts()
@@ -28,7 +29,7 @@ def _upstream(org: Org, evaluation: dict) -> list[dg.AssetsDefinition]:
         return None
 
     @dg.asset(name="model_evaluation")
-    def model_evaluation() -> dict:
+    def model_evaluation() -> EvaluationOutcome:
         return evaluation
 
     return [training_dataset, recommender_model, model_evaluation]
@@ -40,7 +41,7 @@ def test_fallback_publication_through_dagster(skillpath_env: Path) -> None:
     persons = dict.fromkeys(keys(settings).values(), "DA")
     content = {f"c{i}": ("course", {"S1": 1 + i % 4}) for i in range(12)}
     org = Org(persons=persons, content=content)
-    evaluation = {"beats_baseline": False, "skipped": "only 3 persons with history"}
+    evaluation = EvaluationOutcome(None, None, None, skipped="only 3 persons with history")
     result = dg.materialize(
         [*_upstream(org, evaluation), candidate_recommendations, publication, *GATE_CHECKS],
         resources={"skillpath": SkillpathResource()},
@@ -70,7 +71,12 @@ def test_a_blocked_publication_fails_its_gate_check(skillpath_env: Path) -> None
     seed_ingestion(settings, quarantined=50)
     org = Org(persons=dict.fromkeys(keys(settings).values(), "DA"), content={"c": ("video", {})})
     result = dg.materialize(
-        [*_upstream(org, {}), candidate_recommendations, publication, *GATE_CHECKS],
+        [
+            *_upstream(org, EvaluationOutcome(None, None, None, "no model")),
+            candidate_recommendations,
+            publication,
+            *GATE_CHECKS,
+        ],
         resources={"skillpath": SkillpathResource()},
         raise_on_error=False,
     )

@@ -9,6 +9,7 @@ from skillpath.publish.erasure import erase
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
 
@@ -28,7 +29,7 @@ def test_erase_removes_the_person_everywhere(skillpath_env: Path, capsys) -> Non
     seed_ingestion(settings)
     publish(
         settings,
-        Candidate(candidate_frame(settings), "1", model_evaluation={"beats_baseline": True}),
+        Candidate(candidate_frame(settings), "1", model_evaluation=passing_evaluation()),
         promote=lambda uri, v: "stub",
     )
     gone, kept = keys(settings)["T-002"], keys(settings)["T-001"]

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from ml.runs import EvaluationOutcome
 from skillpath.publish.gates import GateResult, gate_registry
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, current, keys, seed_ingestion
 
-GOOD_EVAL = {"beats_baseline": True, "model": {"ndcg_at_10": 0.31}, "baseline": {"ndcg_at_10": 0.2}}
+GOOD_EVAL = passing_evaluation()
 
 
 def _no_mlflow(uri: str, version: str | None) -> str:
@@ -23,7 +26,7 @@ def _no_mlflow(uri: str, version: str | None) -> str:
 def _publish(
     settings: Settings,
     tag: str,
-    evaluation: dict | None = GOOD_EVAL,
+    evaluation: EvaluationOutcome | None = GOOD_EVAL,
     fallback_reason: str | None = None,
     gates: list | None = None,
 ):
@@ -96,10 +99,50 @@ def test_a_failed_blocking_expectation_blocks(settings: Settings) -> None:
         assert current(con).empty
 
 
-def test_a_model_that_does_not_beat_its_baselines_is_blocked(settings: Settings) -> None:
-    result = _publish(settings, "a", evaluation={"beats_baseline": False})
+def test_published_lists_below_popularity_are_blocked(settings: Settings) -> None:
+    result = _publish(settings, "a", evaluation=failing_evaluation())
     assert result.status == "blocked"
-    assert "model_quality" in result.message
+    assert "model_quality" in result.message and "below popularity" in result.message
+
+
+def _catalogue(settings: Settings, items: int) -> None:
+    """``marts.dim_content`` with ``items`` active items named like the candidate's, the
+    last one mandatory."""
+    with connect(settings.warehouse) as con:
+        con.execute("create schema if not exists marts")
+        con.execute(
+            """create or replace table marts.dim_content as
+               select 'content-a-' || i as content_id, true as is_active,
+                      i = ? as is_mandatory
+               from range(1, ? + 1) t(i)""",
+            [items, items],
+        )
+
+
+def test_narrow_lists_warn_and_never_block(settings: Settings) -> None:
+    _catalogue(settings, 41)  # 40 recommendable items
+    same_two = pd.concat(  # 40 persons' lists, everyone the same 2 of them
+        [candidate_frame(settings).assign(person_key=f"{i:064x}") for i in range(40)]
+    )
+    candidate = Candidate(same_two, "3", None, GOOD_EVAL, "test")
+    result = publish(settings, candidate, promote=_no_mlflow)
+    gate = next(g for g in result.gates if g.name == "model_quality")
+    assert result.status == "published" and gate.passed and gate.status == "warning"
+    assert gate.figures["publication.items_recommendable"] == 40
+    assert gate.figures["publication.items_shown"] == 2
+    assert gate.figures["publication.exposure_gini"] > 0.9
+    assert "of the recommendable catalogue" in gate.message
+    assert f"model_quality: {gate.message}" in result.warnings
+
+
+def test_lists_that_use_what_they_can_reach_do_not_warn(settings: Settings) -> None:
+    _catalogue(settings, 41)  # 3 persons × 2 slots can show 6 of 40 items; they show 2
+    gate = next(g for g in _publish(settings, "a").gates if g.name == "model_quality")
+    assert gate.status == "passed", gate.message
+    _catalogue(settings, 3)  # 6 slots over 2 recommendable items: both shown, evenly
+    gate = next(g for g in _publish(settings, "a").gates if g.name == "model_quality")
+    assert gate.status == "passed", gate.message
+    assert gate.figures["publication.catalogue_coverage"] == 1.0
 
 
 def test_fallback_without_a_model_passes_the_model_gate(settings: Settings) -> None:

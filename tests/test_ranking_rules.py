@@ -189,12 +189,17 @@ def test_invariants_on_a_random_organisation() -> None:
     assert recommend(marts, scorer, config).equals(out)  # deterministic
 
 
-def test_content_assigned_to_nearly_everyone_is_not_recommended() -> None:
+def test_mandatory_content_is_never_recommended_and_popularity_alone_excludes_nothing() -> None:
     persons = {f"{i:064x}": "DA" for i in range(25)}
-    campaign_takers = list(persons)[:20]  # 80 % of the workforce engaged with c1
-    org = _org(persons=persons, dropped={(p, "c1") for p in campaign_takers})
+    takers = list(persons)[:20]  # 80 % of the workforce engaged with c1 and with c2
+    touched = {(p, c) for p in takers for c in ("c1", "c2")}
     newcomer = list(persons)[-1]
-    scorer = _scorer(org, c1=9)
-    assert "c1" not in _items(recommend(org.marts(), scorer), newcomer)
-    off = RankingConfig(skip_assigned=False)
-    assert "c1" in _items(recommend(org.marts(), scorer, off), newcomer)
+    scorer_base = {"c1": 9, "c2": 8}
+    org = _org(persons=persons, dropped=touched, mandatory={"c2"})
+    out = _items(recommend(org.marts(), _scorer(org, **scorer_base)), newcomer)
+    assert "c2" not in out  # the catalogue says it is assigned
+    assert out[0] == "c1"  # as popular, but chosen: a candidate like any other
+    without_column = _org(persons=persons, dropped=touched)  # no is_mandatory at all
+    assert "is_mandatory" not in without_column.marts().content.columns
+    out = _items(recommend(without_column.marts(), _scorer(org, **scorer_base)), newcomer)
+    assert out[:2] == ["c1", "c2"]

@@ -1,8 +1,9 @@
 """Assets of the recommender (group ``recommender``): thin wiring around ``ml``.
 
-``training_dataset`` → ``model_evaluation`` (hold-out metrics of the model and every
-baseline, and the recipe — epochs, blend weights — chosen on validation weeks; opens the
-training's MLflow run) → ``recommender_model`` (the production model fitted once with that
+``training_dataset`` → ``model_evaluation`` (``ml.runs.EvaluationOutcome``: hold-out
+figures of the model and every baseline, raw and as published lists, on each protocol,
+and the recipe — epochs, blend weights — chosen on validation; opens the training's
+MLflow run) → ``recommender_model`` (the production model fitted once with that
 recipe, logged into the same run and registered as challenger; ``None`` when there is too
 little data). Evaluating first means the production fit needs no validation of its own,
 and what is published is what was judged.
@@ -14,10 +15,11 @@ import mlflow
 from ml import tracking
 from ml.data import MART_TABLES, Marts, load_marts
 from ml.dataset import build_interactions
-from ml.evaluate import PRIMARY_METRIC, REFERENCE_BASELINE, EvalConfig
+from ml.evaluate import MODEL, POPULARITY, RAW, VANILLA, EvalConfig
 from ml.model import Recommender
-from ml.runs import evaluate_and_log, model_sizes, train_and_log
-from ml.train import InsufficientData, Recipe, TrainConfig
+from ml.runs import EvaluationOutcome, evaluate_and_log, model_sizes, train_and_log
+from ml.train import InsufficientData, TrainConfig
+from ml.vanilla import VanillaConfig
 from orchestration.resources import SkillpathResource
 from skillpath.warehouse import connect
 
@@ -28,6 +30,18 @@ MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES.values()]
 
 def _train_config(skillpath: SkillpathResource) -> TrainConfig:
     return TrainConfig(num_threads=skillpath.settings().config.training.threads)
+
+
+def _eval_config(skillpath: SkillpathResource) -> EvalConfig:
+    e = skillpath.settings().config.evaluation
+    return EvalConfig(
+        protocols=e.protocols,
+        gate_protocol=e.gate_protocol,
+        holdout_weeks=e.holdout_weeks,
+        holdout_share=e.holdout_share,
+        min_positives=e.min_positives,
+        vanilla=VanillaConfig(seeds=e.vanilla_seeds),
+    )
 
 
 @dg.asset(group_name=GROUP, deps=MART_KEYS)
@@ -51,44 +65,41 @@ def training_dataset(context: dg.AssetExecutionContext, skillpath: SkillpathReso
 @dg.asset(group_name=GROUP)
 def model_evaluation(
     context: dg.AssetExecutionContext, skillpath: SkillpathResource, training_dataset: Marts
-) -> dict:
-    """Hold-out metrics per approach and slice, plus ``beats_baseline``, ``mlflow_run_id``
-    (the training's run) and ``recipe`` (what the production fit reuses); ``skipped``
-    with the reason when the history is too thin to evaluate."""
+) -> EvaluationOutcome:
+    """Hold-out figures of the model and every other approach, raw and as published
+    lists, on each protocol (``evaluation``), with the control data beside them: the
+    recipe the production fit reuses, the training's MLflow run, and ``skipped`` with the
+    reason when the history is too thin to evaluate."""
     settings = skillpath.settings()
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     with tracking.start_run() as run:
         try:
             evaluation, recipe = evaluate_and_log(
-                training_dataset, _train_config(skillpath), EvalConfig()
+                training_dataset, _train_config(skillpath), _eval_config(skillpath)
             )
         except InsufficientData as exc:
             mlflow.set_tag("evaluation", f"skipped: {exc}")
             context.add_output_metadata({"evaluated": False, "reason": str(exc)})
-            return {"beats_baseline": False, "skipped": str(exc), "mlflow_run_id": run.info.run_id}
+            return EvaluationOutcome(None, None, run.info.run_id, str(exc))
+    v = evaluation.value
     figures = {
-        PRIMARY_METRIC: evaluation.value(PRIMARY_METRIC),
-        f"{PRIMARY_METRIC}__{REFERENCE_BASELINE}": evaluation.value(
-            PRIMARY_METRIC, REFERENCE_BASELINE
-        ),
-        "precision_at_10_new_hires": evaluation.value("precision_at_10", slice_name="new_hires"),
-        "gap_coverage": evaluation.value("gap_coverage"),
-        "catalogue_coverage": evaluation.value("catalogue_coverage"),
+        f"published_{metric}{'' if approach == MODEL else '__' + approach}": v(metric, approach)
+        for metric in ("ndcg_at_10", "precision_at_10")
+        for approach in (MODEL, *POPULARITY, VANILLA)
     }
+    figures["raw_ndcg_at_10"] = v("ndcg_at_10", stage=RAW)
+    figures["published_catalogue_coverage"] = v("catalogue_coverage")
+    figures["published_exposure_gini"] = v("exposure_gini")
     context.add_output_metadata(
         {
             "evaluated": True,
-            "beats_baseline": evaluation.beats_baseline,
-            "holdout_persons": len(evaluation.holdout.persons),
+            "gate_protocol": evaluation.gate_protocol,
+            "holdout_persons": evaluation.gate.counts["persons"],
             "mlflow_run_id": run.info.run_id,
-            **{k: dg.MetadataValue.float(v) for k, v in figures.items()},
+            **{k: dg.MetadataValue.float(x) for k, x in figures.items()},
         }
     )
-    return {
-        **evaluation.as_dict(),
-        "mlflow_run_id": run.info.run_id,
-        "recipe": {"epochs": recipe.epochs, "weights": dict(recipe.weights)},
-    }
+    return EvaluationOutcome(evaluation, recipe, run.info.run_id)
 
 
 @dg.asset(group_name=GROUP)
@@ -96,7 +107,7 @@ def recommender_model(
     context: dg.AssetExecutionContext,
     skillpath: SkillpathResource,
     training_dataset: Marts,
-    model_evaluation: dict,
+    model_evaluation: EvaluationOutcome,
 ) -> Recommender | None:
     """LightFM trained on every consenting person's history with the evaluated recipe
     (validating on its own when evaluation was skipped), logged into the evaluation's
@@ -104,10 +115,10 @@ def recommender_model(
     publishing falls back to rules."""
     settings = skillpath.settings()
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-    recipe = Recipe(**model_evaluation["recipe"]) if "recipe" in model_evaluation else None
+    recipe = model_evaluation.recipe
     try:
         model = train_and_log(
-            training_dataset, _train_config(skillpath), recipe, model_evaluation["mlflow_run_id"]
+            training_dataset, _train_config(skillpath), recipe, model_evaluation.run_id
         )
     except InsufficientData as exc:
         context.log.warning(str(exc))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ml.data import Marts
 from ml.ranking import RankingConfig, recommend
+from ml.runs import EvaluationOutcome
 from orchestration.resources import SkillpathResource
 from skillpath.publish.publication import pipeline_candidate, publish
 
@@ -43,7 +44,7 @@ def publication(
     skillpath: SkillpathResource,
     candidate_recommendations: pd.DataFrame,
     recommender_model,
-    model_evaluation: dict,
+    model_evaluation: EvaluationOutcome,
 ) -> dict:
     """``published`` / ``blocked`` are both successful materialisations (a blocked
     publication is a decision, recorded with its reasons); a crash fails the asset and

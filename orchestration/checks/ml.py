@@ -1,35 +1,48 @@
 """Asset checks of the recommender.
 
-The model must beat the role-popularity baseline ("everyone in sales gets course B") on
-the hold-out NDCG@10, or it has no business replacing it: a failure is an ERROR here and
+The model's published lists must not be below popularity on the hold-out (the rule of
+``ml.verdict``, with the model-quality gate's settings): a failure is an ERROR here and
 blocks at the publication's model-quality gate (``skillpath.publish.gates``), which runs
 downstream so that the blocked publication is recorded with its reasons instead of being
-silently skipped. When no model could be trained (too little data) the check warns, and
-publishing goes ahead with role paths.
+silently skipped. Below popularity within the interval, or no model to check (too little
+data: publishing goes ahead with role paths), warns.
 """
 
 import dagster as dg
 
-from ml.evaluate import MODEL, PRIMARY_METRIC, REFERENCE_BASELINE
+from ml.runs import EvaluationOutcome
+from ml.verdict import OK, WORSE, compare_with_popularity
+from orchestration.resources import SkillpathResource
+from skillpath.publish.gates import model_quality_gate
 
 
 @dg.asset_check(asset="model_evaluation")
-def model_beats_role_popularity(model_evaluation: dict) -> dg.AssetCheckResult:
-    if "skipped" in model_evaluation:
+def published_lists_not_below_popularity(
+    skillpath: SkillpathResource, model_evaluation: EvaluationOutcome
+) -> dg.AssetCheckResult:
+    evaluation = model_evaluation.evaluation
+    if evaluation is None:
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.WARN,
-            description=f"no model to check: {model_evaluation['skipped']}; "
+            description=f"no model to check: {model_evaluation.skipped}; "
             "recommendations fall back to role paths",
         )
-    model = model_evaluation[MODEL]["all"][PRIMARY_METRIC]
-    baseline = model_evaluation[REFERENCE_BASELINE]["all"][PRIMARY_METRIC]
+    rule = model_quality_gate(skillpath.settings().config).rule
+    comparisons = compare_with_popularity(evaluation.gate, rule)
+    verdicts = {c.verdict for c in comparisons}
     return dg.AssetCheckResult(
-        passed=bool(model_evaluation["beats_baseline"]),
+        passed=verdicts == {OK},
+        severity=dg.AssetCheckSeverity.ERROR if WORSE in verdicts else dg.AssetCheckSeverity.WARN,
         metadata={
-            PRIMARY_METRIC: dg.MetadataValue.float(model),
-            f"{PRIMARY_METRIC}__baseline_{REFERENCE_BASELINE}": dg.MetadataValue.float(baseline),
-            "lift": dg.MetadataValue.float(model / baseline if baseline else float("nan")),
+            "protocol": evaluation.gate_protocol,
+            **{
+                f"{c.metric}.{field}": dg.MetadataValue.float(getattr(c, field))
+                for c in comparisons
+                for field in ("model", "baseline_value", "difference", "low", "high")
+            },
+            **{f"{c.metric}.verdict": c.verdict for c in comparisons},
+            **{f"{c.metric}.baseline": c.baseline for c in comparisons},
         },
-        description=f"{PRIMARY_METRIC}: model {model:.4f} vs role popularity {baseline:.4f}",
+        description="; ".join(f"[{c.verdict}] {c.sentence()}" for c in comparisons),
     )

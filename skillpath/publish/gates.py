@@ -27,12 +27,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
+from ml.metrics import catalogue_coverage, gini
+from ml.verdict import BELOW, WORSE, QualityRule, compare_with_popularity
 from skillpath.config import Config
 from skillpath.publish.tables import table_exists
+
+if TYPE_CHECKING:
+    from ml.evaluate import ModelEvaluation
+    from ml.runs import EvaluationOutcome
 
 PASSED, WARNING, NOT_AUDITED, FAILED = "passed", "warning", "not_audited", "failed"
 GATE_STATUSES = (PASSED, WARNING, NOT_AUDITED, FAILED)
@@ -80,7 +86,7 @@ class GateContext:
 
     con: duckdb.DuckDBPyConnection
     publication_id: str
-    model_evaluation: Mapping[str, Any] | None
+    model_evaluation: EvaluationOutcome | None
     fallback_reason: str | None
 
 
@@ -171,41 +177,141 @@ class DataQualityGate:
 
 @dataclass(frozen=True)
 class ModelQualityGate:
-    """The model must beat its baselines on the hold-out, unless no model was trained
-    (too little data), in which case the rules-only role path is what is published."""
+    """The published lists must not be below popularity.
 
+    Decides on the hold-out figures of the *published* lists (every approach through the
+    same ranking rules: ``ml.evaluate``) of the configured protocol, with the paired
+    bootstrap rule of ``ml.verdict``: blocks when the model's lists are below the better
+    of global and role popularity beyond the interval on any metric of the rule; warns
+    when a point estimate is below but the interval reaches it, when too few persons
+    were evaluated to judge, or when the candidate's lists use less of the catalogue than
+    the floor (diversity never blocks; the Gini of exposure is reported beside it).
+    Without a model (too little data) the rules-only role path is what is published, and
+    the gate passes. Raw-score and
+    published figures of every approach and protocol are in the figures side by side.
+    """
+
+    rule: QualityRule
+    min_persons: int
+    min_catalogue_coverage: float  # of what the lists' slots could cover
     name: str = "model_quality"
 
     def evaluate(self, context: GateContext) -> GateResult:
-        evaluation = dict(context.model_evaluation or {})
-        figures = _headline_figures(evaluation)
+        outcome = context.model_evaluation
+        figures = diversity_figures(context.con, context.publication_id)
+        warnings = self._diversity_warnings(figures)
         if context.fallback_reason:
             figures["fallback"] = True
-            return _result(
-                self.name,
-                True,
-                f"no model ({context.fallback_reason}): everyone gets the role path",
-                figures,
-            )
-        if "beats_baseline" not in evaluation:
+            message = f"no model ({context.fallback_reason}): everyone gets the role path"
+            return _judged(self.name, False, message, warnings, figures)
+        if outcome is None or outcome.evaluation is None:
             return _result(self.name, False, "no model evaluation: cannot judge the model", figures)
-        if evaluation["beats_baseline"]:
-            return _result(self.name, True, "the model beats its baselines", figures)
-        return _result(self.name, False, "the model does not beat its baselines", figures)
+        evaluation = outcome.evaluation
+        figures.update(evaluation_figures(evaluation))
+        gate = evaluation.gate
+        if gate.counts["persons"] < self.min_persons:
+            warnings.append(
+                f"only {gate.counts['persons']} hold-out persons ({gate.protocol}): too few "
+                f"to compare with popularity (minimum {self.min_persons})"
+            )
+            return _judged(self.name, False, "the model could not be judged", warnings, figures)
+        comparisons = compare_with_popularity(gate, self.rule)
+        for c in comparisons:
+            figures.update(
+                {
+                    f"decision.{c.metric}.{k}": v
+                    for k, v in asdict(c).items()
+                    if k not in {"metric", "model"}
+                }
+            )
+            figures[f"decision.{c.metric}.verdict"] = c.verdict
+        worse = [c.sentence() for c in comparisons if c.verdict == WORSE]
+        if worse:
+            message = "the published lists are below popularity: " + "; ".join(worse)
+            return _judged(self.name, True, message, warnings, figures)
+        warnings += [
+            "below popularity, within the interval: " + c.sentence()
+            for c in comparisons
+            if c.verdict == BELOW
+        ]
+        message = f"the published lists are not below popularity ({gate.protocol} hold-out)"
+        return _judged(self.name, False, message, warnings, figures)
+
+    def _diversity_warnings(self, figures: Mapping[str, Any]) -> list[str]:
+        out = []
+        coverage = figures.get("publication.catalogue_coverage")
+        reachable = figures.get("publication.reachable_coverage", 1.0)
+        floor = self.min_catalogue_coverage * reachable
+        if coverage is not None and coverage < floor:
+            out.append(
+                f"the lists use {coverage:.1%} of the recommendable catalogue (floor {floor:.1%}:"
+                f" {self.min_catalogue_coverage:.0%} of the {reachable:.0%} its slots could fill)"
+            )
+        return out
+
+
+def _judged(
+    name: str, blocks: bool, message: str, warnings: list[str], figures: dict[str, Any]
+) -> GateResult:
+    """Blocking fails; otherwise passed, with status warning when there are warnings."""
+    text = "; ".join([message, *warnings])
+    if blocks:
+        return GateResult(name, False, FAILED, text, figures)
+    return GateResult(name, True, WARNING if warnings else PASSED, text, figures)
 
 
 HEADLINE_METRICS = ("ndcg_at_10", "precision_at_10", "gap_coverage")
+DIVERSITY_METRICS = ("catalogue_coverage", "exposure_gini")
 
 
-def _headline_figures(evaluation: Mapping[str, Any]) -> dict[str, float]:
-    """The few figures a reviewer compares (every approach on all persons); the full
-    table is in the MLflow run."""
+def evaluation_figures(evaluation: ModelEvaluation) -> dict[str, Any]:
+    """The figures a reviewer compares: per protocol, raw-score and published-list
+    figures of every approach on all evaluated persons, and the protocol's counts (the
+    full tables are in the MLflow run)."""
+    figures: dict[str, Any] = {"protocol": evaluation.gate_protocol}
+    for name, ev in evaluation.protocols.items():
+        t = ev.table[ev.table["slice"] == "all"]
+        wanted = t["metric"].isin(HEADLINE_METRICS) | (
+            t["metric"].isin(DIVERSITY_METRICS) & (t["stage"] == "published")
+        )
+        for r in t[wanted].itertuples():
+            figures[f"{name}.{r.stage}.{r.approach}.{r.metric}"] = round(float(r.value), 4)
+        figures.update({f"{name}.{k}": int(v) for k, v in ev.counts.items()})
+    return figures
+
+
+def diversity_figures(con: duckdb.DuckDBPyConnection, publication_id: str) -> dict[str, Any]:
+    """Catalogue coverage and Gini of exposure of the candidate's lists over the
+    recommendable catalogue (active, not mandatory, in ``marts.dim_content``); nothing
+    when there is no catalogue mart to measure against."""
+    if not table_exists(con, "marts", "dim_content") or not table_exists(
+        con, "published", "recommendations"
+    ):
+        return {}
+    columns = {
+        r[0]
+        for r in con.execute(
+            """select column_name from information_schema.columns
+               where table_schema = 'marts' and table_name = 'dim_content'"""
+        ).fetchall()
+    }
+    mandatory = "coalesce(c.is_mandatory, false)" if "is_mandatory" in columns else "false"
+    shown = con.execute(
+        f"""select count(r.content_id) as shown
+            from marts.dim_content c
+            left join published.recommendations r
+              on r.content_id = c.content_id and r.publication_id = ?
+            where coalesce(c.is_active, false) and not {mandatory}
+            group by c.content_id""",
+        [publication_id],
+    ).fetchnumpy()["shown"]
     return {
-        f"{approach}.{metric}": round(float(slices["all"][metric]), 4)
-        for approach, slices in evaluation.items()
-        if isinstance(slices, Mapping) and isinstance(slices.get("all"), Mapping)
-        for metric in HEADLINE_METRICS
-        if metric in slices["all"]
+        "publication.items_recommendable": int(shown.size),
+        "publication.items_shown": int((shown > 0).sum()),
+        # a catalogue larger than all lists' slots together cannot be covered
+        "publication.reachable_coverage": round(min(1.0, shown.sum() / max(shown.size, 1)), 4),
+        "publication.catalogue_coverage": round(catalogue_coverage(shown), 4),
+        "publication.exposure_gini": round(gini(shown), 4),
     }
 
 
@@ -251,12 +357,22 @@ class GateRegistry:
 GATE_NAMES = ("data_quality", "model_quality", "fairness")
 
 
+def model_quality_gate(config: Config) -> ModelQualityGate:
+    """The model-quality gate as configured (the Dagster asset check uses the same)."""
+    q = config.model_quality
+    return ModelQualityGate(
+        rule=QualityRule(margin=q.margin, confidence=q.confidence, n_boot=q.resamples, seed=q.seed),
+        min_persons=q.min_persons,
+        min_catalogue_coverage=q.min_catalogue_coverage,
+    )
+
+
 def gate_registry(config: Config) -> GateRegistry:
     """The gates of a publication, in order, as the configuration sets them."""
     return GateRegistry(
         [
             DataQualityGate(max_quarantine_share=config.ingest.max_quarantine_share),
-            ModelQualityGate(),
+            model_quality_gate(config),
             NotConfiguredGate("fairness"),
         ]
     )

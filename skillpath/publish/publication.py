@@ -8,11 +8,11 @@ process died, before it was complete; nothing current changed).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ from skillpath.publish.tables import BLOCKED, PUBLISHED, ensure_publish_tables
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 
+if TYPE_CHECKING:
+    from ml.runs import EvaluationOutcome
+
 log = logging.getLogger(__name__)
 
 
@@ -42,21 +45,21 @@ class Candidate:
     recommendations: pd.DataFrame
     model_version: str | None
     fallback_reason: str | None = None
-    model_evaluation: Mapping[str, Any] | None = None
+    model_evaluation: EvaluationOutcome | None = None
     run_id: str = "manual"
 
 
 def pipeline_candidate(
     recommendations: pd.DataFrame,
     model_run_id: str | None,
-    model_evaluation: Mapping[str, Any] | None,
+    model_evaluation: EvaluationOutcome | None,
     tracking_uri: str,
     run_id: str,
 ) -> Candidate:
     """The candidate as the pipeline sees it: no model run means the role-path fallback,
     with the trainer's reason when it gave one."""
     if model_run_id is None:
-        reason = (model_evaluation or {}).get("skipped") or "no model was trained"
+        reason = getattr(model_evaluation, "skipped", None) or "no model was trained"
         return Candidate(recommendations, None, str(reason), model_evaluation, run_id)
     version = registered_version(tracking_uri, model_run_id)
     return Candidate(recommendations, version, None, model_evaluation, run_id)
