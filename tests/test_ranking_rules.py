@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from ml.ranking import RankingConfig, recommend
+from ml.ranking import RankingConfig, RankingContext, ranked_lists, recommend
 from tests.fixtures.publish.org import FakeScorer, Org, random_org
 
 ANA = "a" * 64  # a data analyst
@@ -203,3 +204,19 @@ def test_mandatory_content_is_never_recommended_and_popularity_alone_excludes_no
     assert "is_mandatory" not in without_column.marts().content.columns
     out = _items(recommend(without_column.marts(), _scorer(org, **scorer_base)), newcomer)
     assert out[:2] == ["c1", "c2"]
+
+
+def test_ranked_lists_are_the_published_lists_of_those_persons() -> None:
+    """What the evaluation judges (``ranked_lists``) is what ``recommend`` publishes."""
+    org, scorer = random_org(persons=60, items=80, seed=5)
+    marts = org.marts()
+    published = recommend(marts, scorer)
+    some = sorted(set(published["person_key"]))[::3]  # opted-out persons among them
+    assert set(some) & org.opted_out
+    judged = ranked_lists(RankingContext(marts), scorer, some, RankingConfig())
+    expected = published[published["person_key"].isin(some)]
+    columns = ["person_key", "rank", "content_id", "personalised"]
+    pd.testing.assert_frame_equal(
+        judged[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
+        expected[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
+    )
