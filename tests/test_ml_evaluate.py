@@ -370,6 +370,8 @@ def test_gate_verdicts_on_hand_made_figures():
         )
     )
     assert few.status == WARNING and "too few" in few.message
+    unjudged = _gate(EvaluationOutcome(None, None, "r", skipped="12 positive interactions"))
+    assert unjudged.status == FAILED and "12 positive interactions" in unjudged.message
     demanding = _gate(
         evaluation_of({"model": pop, "global_popularity": pop * 0.9, "role_popularity": pop * 0.8}),
         rule=replace(SHIPPED.rule, margin=0.5),

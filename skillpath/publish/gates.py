@@ -205,7 +205,9 @@ class ModelQualityGate:
             message = f"no model ({context.fallback_reason}): everyone gets the role path"
             return _judged(self.name, False, message, warnings, figures)
         if outcome is None or outcome.evaluation is None:
-            return _result(self.name, False, "no model evaluation: cannot judge the model", figures)
+            why = f" ({outcome.skipped})" if outcome is not None and outcome.skipped else ""
+            message = f"no model evaluation{why}: the model cannot be compared with popularity"
+            return _result(self.name, False, message, figures)
         evaluation = outcome.evaluation
         figures.update(evaluation_figures(evaluation))
         gate = evaluation.gate
