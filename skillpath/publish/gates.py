@@ -221,7 +221,7 @@ class ModelQualityGate:
         for c in comparisons:
             figures.update(
                 {
-                    f"decision.{c.metric}.{k}": v
+                    f"decision.{c.metric}.{k}": round(v, 4) if isinstance(v, float) else v
                     for k, v in asdict(c).items()
                     if k not in {"metric", "model"}
                 }
