@@ -159,8 +159,7 @@ def make_holdout(marts: Marts, config: EvalConfig, protocol: str = GLOBAL_TIME) 
     for dept in sorted(set(departments)):
         slices[f"dept_{_slug(dept)}"] = departments == dept
     slices = {n: m for n, m in slices.items() if m.sum() >= config.min_slice_persons}
-    exclude = to_matrix(split.history, persons, items).tolil()
-    exclude[:, items.get_indexer(mandatory)] = 1.0
+    exclude = _touched_or_mandatory(split.history, persons, items, mandatory)
     positives = to_matrix(chosen, persons, items)
     active = marts.content["is_active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     counts = {
@@ -181,13 +180,35 @@ def make_holdout(marts: Marts, config: EvalConfig, protocol: str = GLOBAL_TIME) 
         persons=persons,
         items=items,
         positives=positives,
-        exclude=exclude.tocsr(),
+        exclude=exclude,
         teaches_gap=teaches_gap_matrix(past, persons, items),
         recommendable=active & ~items.isin(mandatory),
         slices=slices,
         mandatory=mandatory,
         counts=counts,
     )
+
+
+def _touched_or_mandatory(
+    history: pd.DataFrame, persons: pd.Index, items: pd.Index, mandatory: pd.Index
+) -> sp.csr_matrix:
+    """Boolean (persons × items): what each person touched before the cutoff, and every
+    mandatory item for everyone (built as one sparse matrix: no per-row structure)."""
+    touched = to_matrix(history, persons, items).tocoo()
+    cols = items.get_indexer(mandatory)
+    rows = np.repeat(np.arange(len(persons)), len(cols))
+    both = sp.coo_matrix(
+        (
+            np.ones(touched.nnz + rows.size, dtype=bool),
+            (
+                np.concatenate([touched.row, rows]),
+                np.concatenate([touched.col, np.tile(cols, len(persons))]),
+            ),
+        ),
+        shape=(len(persons), len(items)),
+    ).tocsr()
+    both.data[:] = True
+    return both
 
 
 def metric_name(
