@@ -113,7 +113,9 @@ def test_per_person_marts_know_nothing_after_each_persons_own_cutoff(org):
     person = cuts.index[0]
     evidence = org.marts.skill_evidence
     alone = profile_as_of(
-        evidence[evidence["person_key"] == person], cuts[person], EvidenceRules.from_dbt_project()
+        evidence[evidence["person_key"] == person],
+        cuts[person],
+        EvidenceRules.of_marts(org.marts.skill_profile_rules),
     )
     theirs = past.skill_profile[past.skill_profile["person_key"] == person]
     pd.testing.assert_frame_equal(
