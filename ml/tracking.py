@@ -35,6 +35,9 @@ from ml.model import Recommender
 from ml.registry import CHALLENGER, EXPERIMENT, REGISTERED_MODEL
 
 MODEL_NAME = "recommender"
+# the experiment's kind, by which MLflow 3 tells model training from GenAI work (the UI of
+# 3.17 still starts in its GenAI view until "Model training" is chosen: README)
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 
 class RecommenderPyfunc(mlflow.pyfunc.PythonModel):
@@ -67,6 +70,9 @@ def configure(tracking_uri: str, artifact_root: Path) -> str:
         )
     else:
         experiment_id = experiment.experiment_id
+    for key, value in EXPERIMENT_KIND.items():  # also on experiments created before
+        if experiment is None or experiment.tags.get(key) != value:
+            client.set_experiment_tag(experiment_id, key, value)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
