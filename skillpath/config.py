@@ -13,9 +13,11 @@ Everything is read from an explicit mapping (``load_config(env)``), never from a
 configuration they mean. A wrong key, a wrong type or an out-of-range value is an error
 that names the file (or variable), the key and what is expected.
 
-Sections map onto frozen dataclasses. A section may be a dataclass of ``ml`` (the
-recommender's own configuration types), which keeps ``ml`` free of any import of
-``skillpath``: the loader only needs the dataclass's fields and type hints.
+Sections map onto frozen dataclasses declared here. This module sits at the bottom of the
+layers (``.importlinter``): it imports nothing of the project, and ``ml`` imports nothing
+of ``skillpath``, so the wiring (``orchestration``, the CLI) turns a section into the
+recommender's own configuration types (``ml.train.TrainConfig`` and the like); a test
+keeps shipped values and ``ml``'s defaults in step where both exist.
 ``docs/configuration.md`` is generated from the file and these declarations
 (``python -m skillpath.config``); a test keeps it current.
 """
