@@ -34,6 +34,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ml.fairness import FairnessConfig
+
 CONFIG_FILE = "config.toml"
 CONFIG_ENV = "SKILLPATH_CONFIG"
 
@@ -90,6 +92,7 @@ class Config:
     training: TrainingConfig
     evaluation: EvaluationConfig
     model_quality: ModelQualityConfig
+    fairness: FairnessConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
@@ -110,6 +113,11 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "model_quality.resamples": (100, 100_000),
     "model_quality.min_persons": (1, 1_000_000),
     "model_quality.min_catalogue_coverage": (0.0, 1.0),
+    "fairness.min_group_size": (2, 10_000),
+    "fairness.advanced_level": (1, 5),
+    "fairness.alpha": (1e-6, 0.5),
+    "fairness.n_boot": (100, 100_000),
+    "fairness.mitigation_max_relevance_loss": (0.0, 1.0),
 }
 
 
