@@ -70,7 +70,7 @@ def test_passing_gates_publish_and_report_without_person_data(settings: Settings
     assert gates["data_quality"].figures["rows_in"] == 100
     report = json.loads((result.report_dir / "gates.json").read_text())
     assert report["status"] == "published" and report["personalised_persons"] == 2
-    html = (result.report_dir / "gates.html").read_text()
+    html = (result.report_dir / "index.html").read_text()
     for text in (html, json.dumps(report)):
         assert not any(k in text for k in keys(settings).values())
         assert "T-00" not in text

@@ -15,6 +15,7 @@ from ml.ranking import RankingConfig, recommend
 from ml.runs import EvaluationOutcome
 from orchestration.resources import SkillpathResource
 from skillpath.publish.publication import pipeline_candidate, publish
+from skillpath.reports.compliance import REPORT_NAME
 
 GROUP = "publishing"
 
@@ -67,7 +68,7 @@ def publication(
             "message": result.message,
             "model_version": candidate.model_version or "none",
             "champion": result.champion,
-            "report": dg.MetadataValue.path(str(result.report_dir / "gates.html")),
+            "report": dg.MetadataValue.path(str(result.report_dir / REPORT_NAME)),
             **{
                 f"gate_{g.name}": dg.MetadataValue.json(
                     {"status": g.status, "message": g.message, **g.figures}

@@ -65,6 +65,15 @@ def pipeline_candidate(
     return Candidate(recommendations, version, None, model_evaluation, run_id)
 
 
+def mlflow_run_of(model_evaluation: Any) -> str | None:
+    """The training's MLflow run, where the evaluation says it is."""
+    if isinstance(model_evaluation, Mapping):
+        return model_evaluation.get("mlflow_run_id")
+    return getattr(model_evaluation, "run_id", None) or getattr(
+        model_evaluation, "mlflow_run_id", None
+    )
+
+
 @dataclass(frozen=True)
 class PublicationResult:
     publication_id: str
@@ -156,7 +165,10 @@ def publish(
             recs.loc[recs["personalised"].astype(bool), "person_key"].nunique()
         ),
         gates=results,
+        run_id=candidate.run_id,
+        mlflow_run_id=mlflow_run_of(candidate.model_evaluation),
+        champion=champion,
     )
-    report_dir = write_report(settings.reports_dir, summary)
+    report_dir = write_report(settings, summary)
     log.info("publication %s: %s (%s)", publication_id, status, message)
     return PublicationResult(publication_id, status, message, results, champion, report_dir)
