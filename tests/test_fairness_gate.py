@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import mlflow
 import pytest
+from mlflow.tracking import MlflowClient
 
+from ml import tracking
 from skillpath.publish.fairness import FairnessGate, fairness_tables
 from skillpath.publish.gates import gate_registry
 from skillpath.publish.publication import Candidate, publish
@@ -24,8 +27,9 @@ def _promote(uri: str, version: str | None) -> str:
     return f"champion -> {version}"
 
 
-def _publish(settings: Settings, org, version: str, gates=None):
+def _publish(settings: Settings, org, version: str, gates=None, run_id: str | None = None):
     evaluation = fairness_org.Evaluation(org.candidate)
+    evaluation["mlflow_run_id"] = run_id
     candidate = Candidate(org.candidate, version, None, evaluation, "test")
     return publish(settings, candidate, gates=gates, promote=_promote)
 
@@ -42,7 +46,10 @@ def test_steered_lists_are_blocked_and_the_previous_publication_stays(settings) 
     assert gate.status == "passed" and first.status == "published", gate.message
     steered = fairness_org.build(settings, steer=0.6, seed=1)
     PROMOTED.clear()
-    second = _publish(settings, steered, "2")
+    tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    with tracking.start_run() as run:
+        pass
+    second = _publish(settings, steered, "2", run_id=run.info.run_id)
     gate = next(g for g in second.gates if g.name == "fairness")
     assert second.status == "blocked" and gate.status == "failed"
     assert "exposure_advanced by gender: female" in gate.message
@@ -64,6 +71,14 @@ def test_steered_lists_are_blocked_and_the_previous_publication_stays(settings) 
     # group-level only: no person key in any stored figure
     text = " ".join(t.to_csv() for t in tables.values())
     assert not any(key in text for key in steered.keys)
+    # the figures and the report are on the training run, for comparing runs
+    logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run.info.run_id)
+    ratio = logged.data.metrics["fairness.candidate.exposure_advanced.gender.ratio"]
+    assert ratio < 0.6
+    artifacts = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id))
+    assert (artifacts / "compliance_report" / "index.html").exists()
+    groups_csv = (artifacts / "fairness" / "fairness_groups.csv").read_text()
+    assert "female" in groups_csv and not any(key in groups_csv for key in steered.keys)
 
 
 def test_without_sensitive_attributes_the_gate_says_not_audited(settings) -> None:

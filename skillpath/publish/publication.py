@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from skillpath.publish import writer
-from skillpath.publish.champion import MODEL_NAME, promote_champion, registered_version
+from skillpath.publish.champion import (
+    MODEL_NAME,
+    promote_champion,
+    record_in_mlflow,
+    registered_version,
+)
 from skillpath.publish.gates import (
     ATTENTION,
     Gate,
@@ -170,5 +175,7 @@ def publish(
         champion=champion,
     )
     report_dir = write_report(settings, summary)
+    if summary.mlflow_run_id:
+        record_in_mlflow(settings, publication_id, summary.mlflow_run_id, report_dir)
     log.info("publication %s: %s (%s)", publication_id, status, message)
     return PublicationResult(publication_id, status, message, results, champion, report_dir)
