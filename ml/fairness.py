@@ -47,6 +47,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -104,10 +105,9 @@ SOURCE_METRICS: dict[str, tuple[str, ...]] = {
 PASSED, FAILED, WARNING, NOT_AUDITED = "passed", "failed", "warning", "not_audited"
 
 
-@dataclass(frozen=True)
-class FairnessConfig:
-    """The audit's settings; values and the reasons for them are in the project's
-    configuration file (section ``[fairness]``)."""
+class AuditSettings(Protocol):
+    """What the audit reads of its configuration (the project's ``[fairness]`` section,
+    where each value's reason is written beside it)."""
 
     min_group_size: int
     small_groups: str  # "merge" (into "other") or "suppress"
@@ -118,26 +118,30 @@ class FairnessConfig:
     leadership_skills: tuple[str, ...]
     blocking_metrics: tuple[str, ...]  # "<source>.<metric>"
     blocking_attributes: tuple[str, ...]
-    min_ratio: dict[str, float]  # metric -> group/rest ratio below which it passes its threshold
+    min_ratio: Mapping[str, float]  # metric -> ratio to the rest below which it counts
     alpha: float
     n_boot: int
     seed: int
-    block_when_not_audited: bool
-    mitigation: bool
-    mitigation_max_relevance_loss: float
 
-    def __post_init__(self) -> None:
-        if self.small_groups not in ("merge", "suppress"):
-            raise ValueError(f"small_groups must be merge or suppress, not {self.small_groups!r}")
-        for name in self.blocking_metrics:
-            source, _, metric = name.partition(".")
-            if source not in SOURCE_METRICS or metric not in SOURCE_METRICS[source]:
-                raise ValueError(f"blocking metric {name!r} is not one of the audited metrics")
-            if metric not in self.min_ratio:
-                raise ValueError(f"blocking metric {name!r} has no min_ratio")
-        unknown = set(self.blocking_attributes) - set(ATTRIBUTES)
-        if unknown:
-            raise ValueError(f"blocking attributes {sorted(unknown)} are not audited attributes")
+
+def check_settings(settings: AuditSettings) -> None:
+    """Refuse settings the audit cannot honour, naming the key."""
+    if settings.small_groups not in ("merge", "suppress"):
+        raise ValueError(
+            f"fairness.small_groups: {settings.small_groups!r} is not merge or suppress"
+        )
+    for name in settings.blocking_metrics:
+        source, _, metric = name.partition(".")
+        if source not in SOURCE_METRICS or metric not in SOURCE_METRICS[source]:
+            known = ", ".join(f"{s}.{m}" for s, ms in SOURCE_METRICS.items() for m in ms)
+            raise ValueError(f"fairness.blocking_metrics: {name!r} is not one of {known}")
+        if metric not in settings.min_ratio:
+            raise ValueError(f"fairness.min_ratio: the blocking metric {metric!r} has none")
+    unknown = sorted(set(settings.blocking_attributes) - set(ATTRIBUTES))
+    if unknown:
+        raise ValueError(
+            f"fairness.blocking_attributes: {', '.join(unknown)} not among {', '.join(ATTRIBUTES)}"
+        )
 
 
 # --- per-person figures --------------------------------------------------------------
@@ -156,7 +160,7 @@ def content_flags(
     content: pd.DataFrame,
     content_skills: pd.DataFrame,
     skills: pd.DataFrame,
-    config: FairnessConfig,
+    config: AuditSettings,
 ) -> ContentFlags:
     """Advanced from the catalogue level; leadership from the taxonomy — an item teaching a
     skill whose category is one of ``leadership_categories`` or whose id is one of
@@ -243,7 +247,7 @@ def age_band(birth_year: pd.Series, reference_year: int, edges: Sequence[int]) -
 def raw_attributes(
     people: pd.DataFrame,
     sensitive: pd.DataFrame | None,
-    config: FairnessConfig,
+    config: AuditSettings,
     reference_year: int,
 ) -> pd.DataFrame:
     """Every attribute per person (index person_key), NA where not stated. Sensitive
@@ -271,7 +275,7 @@ def raw_attributes(
 def reportable_groups(
     attribute: str,
     labels: pd.Series,
-    config: FairnessConfig,
+    config: AuditSettings,
     missing_note: str | None = None,
 ) -> AttributeGroups:
     """Groups of at least ``min_group_size`` persons; smaller ones merged into "other" (or
@@ -534,7 +538,7 @@ class FairnessAudit:
     groups: dict[str, dict[str, AttributeGroups]]  # source -> attribute -> groups
     notes: dict[str, str]  # metric or attribute -> why it is not computed / audited
     persons: dict[str, int]  # source -> persons audited
-    config: FairnessConfig
+    config: AuditSettings
     stratum_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
@@ -593,7 +597,7 @@ def audit(
     people: pd.DataFrame,
     sensitive: pd.DataFrame | None,
     sources: Sequence[SourceInput],
-    config: FairnessConfig,
+    config: AuditSettings,
     reference_year: int,
     notes: Mapping[str, str] | None = None,
     sensitive_note: str | None = None,
@@ -649,7 +653,7 @@ def _compare(
     expected: pd.DataFrame,
     strata: np.ndarray,
     groups: Mapping[str, AttributeGroups],
-    config: FairnessConfig,
+    config: AuditSettings,
 ) -> tuple[list[Comparison], list[AttributeSummary], list[pd.DataFrame]]:
     """Every group against the rest, per metric and audited attribute: point figures from
     Fairlearn's MetricFrame, intervals from one bootstrap shared by all of them."""
@@ -694,7 +698,7 @@ def _attribute_comparisons(
     frame: MetricFrame,
     boot: tuple[np.ndarray, np.ndarray],
     scale: float,
-    config: FairnessConfig,
+    config: AuditSettings,
 ) -> tuple[list[Comparison], AttributeSummary] | None:
     """One metric and attribute: each group against the rest, and the between-group
     summary. ``scale``: the population's mean, turning an index into the metric's units."""
@@ -765,7 +769,7 @@ def _attribute_comparisons(
 
 
 def _stratum_rows(
-    source: str, attribute: str, c: Cells, metrics: Sequence[str], config: FairnessConfig
+    source: str, attribute: str, c: Cells, metrics: Sequence[str], config: AuditSettings
 ) -> pd.DataFrame:
     """Each group's mean within each job family × seniority stratum (the drill-down under
     the pooled comparison); cells under the minimum group size are left out."""
@@ -789,7 +793,7 @@ def _stratum_rows(
     return pd.concat(parts, ignore_index=True)
 
 
-def decide(comparisons: list[Comparison], config: FairnessConfig) -> list[Comparison]:
+def decide(comparisons: list[Comparison], config: AuditSettings) -> list[Comparison]:
     """Mark the blocking comparisons: on the pre-declared list, Holm across all of them;
     a comparison blocks when its ratio is below the threshold and its Holm-level interval
     excludes parity."""

@@ -34,8 +34,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ml.fairness import FairnessConfig
-
 CONFIG_FILE = "config.toml"
 CONFIG_ENV = "SKILLPATH_CONFIG"
 
@@ -81,6 +79,28 @@ class ModelQualityConfig:
     seed: int
     min_persons: int
     min_catalogue_coverage: float
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    """The fairness audit and its gate (``ml.fairness``, ``skillpath.publish.fairness``)."""
+
+    min_group_size: int
+    small_groups: str
+    not_stated: tuple[str, ...]
+    age_band_edges: tuple[int, ...]
+    advanced_level: int
+    leadership_categories: tuple[str, ...]
+    leadership_skills: tuple[str, ...]
+    blocking_metrics: tuple[str, ...]
+    blocking_attributes: tuple[str, ...]
+    alpha: float
+    n_boot: int
+    seed: int
+    block_when_not_audited: bool
+    mitigation: bool
+    mitigation_max_relevance_loss: float
+    min_ratio: dict[str, float]
 
 
 @dataclass(frozen=True)

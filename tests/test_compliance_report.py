@@ -13,6 +13,7 @@ import pytest
 
 from skillpath.publish.commands import render_status
 from skillpath.publish.publication import Candidate, publish
+from skillpath.reports.compliance import write_publication_report
 from skillpath.settings import Settings
 from tests.fixtures.publish import fairness_org
 
@@ -64,7 +65,9 @@ class Page(HTMLParser):
 def _publish(settings: Settings, org):
     evaluation = fairness_org.Evaluation(org.candidate)
     candidate = Candidate(org.candidate, "1", None, evaluation, "run-1")
-    return publish(settings, candidate, promote=lambda uri, version: f"champion -> {version}")
+    result = publish(settings, candidate, promote=lambda uri, version: f"champion -> {version}")
+    write_publication_report(settings, result.publication_id)
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -156,11 +159,6 @@ def test_a_new_section_is_a_template_and_a_context_function(reports, tmp_path: P
 
 
 def _summary(result):
-    import json
-
-    from skillpath.publish.gates import GateResult
     from skillpath.publish.report import PublicationSummary
 
-    data = json.loads((result.report_dir / "gates.json").read_text())
-    data["gates"] = [GateResult.from_dict(g) for g in data["gates"]]
-    return PublicationSummary(**data)
+    return PublicationSummary.read(result.report_dir / "gates.json")

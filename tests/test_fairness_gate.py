@@ -13,8 +13,9 @@ from mlflow.tracking import MlflowClient
 
 from ml import tracking
 from skillpath.publish.fairness import FairnessGate, fairness_tables
-from skillpath.publish.gates import gate_registry
 from skillpath.publish.publication import Candidate, publish
+from skillpath.publish.registry import gate_registry
+from skillpath.reports.compliance import write_publication_report
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.fixtures.publish import fairness_org
@@ -50,6 +51,7 @@ def test_steered_lists_are_blocked_and_the_previous_publication_stays(settings) 
     with tracking.start_run() as run:
         pass
     second = _publish(settings, steered, "2", run_id=run.info.run_id)
+    write_publication_report(settings, second.publication_id)
     gate = next(g for g in second.gates if g.name == "fairness")
     assert second.status == "blocked" and gate.status == "failed"
     assert "exposure_advanced by gender: female" in gate.message

@@ -7,12 +7,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ml.registry import CHAMPION
+from ml.registry import REGISTERED_MODEL as MODEL_NAME
 from skillpath.publish.fairness import fairness_tables, mlflow_metrics
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
-
-from ml.registry import CHAMPION
-from ml.registry import REGISTERED_MODEL as MODEL_NAME
 
 log = logging.getLogger(__name__)
 

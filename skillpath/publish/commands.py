@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
+from skillpath.publish.report import REPORT_NAME, report_path
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
-from skillpath.reports.compliance import REPORT_NAME
 from skillpath.settings import Settings
 
 EXPORT_COLUMNS = (
@@ -111,16 +111,11 @@ def render_status(settings: Settings) -> str:
         lines += _gate_lines(
             [g for g in gate_results_from_json(pub["gate_results"]) if not g.passed]
         )
-        lines.append(f"  report: {report_path(settings, pub['publication_id'])}")
+        lines.append(f"  report: {report_path(settings.reports_dir, pub['publication_id'])}")
     if current is not None:
-        lines.append(f"report: {report_path(settings, current['publication_id'])}")
+        lines.append(f"report: {report_path(settings.reports_dir, current['publication_id'])}")
     lines.append(f"all publications: {settings.reports_dir / REPORT_NAME}")
     return "\n".join(lines)
-
-
-def report_path(settings: Settings, publication_id: str) -> Path:
-    """The compliance report of a publication."""
-    return settings.reports_dir / publication_id / REPORT_NAME
 
 
 def status(settings: Settings) -> int:

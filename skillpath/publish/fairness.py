@@ -35,12 +35,13 @@ from ml.fairness import (
     QUALITY,
     SENSITIVE_COLUMNS,
     FairnessAudit,
-    FairnessConfig,
     SourceInput,
     audit,
+    check_settings,
     content_flags,
     list_figures,
 )
+from skillpath.config import FairnessConfig
 from skillpath.publish.gates import GateContext, GateResult
 from skillpath.publish.tables import table_exists
 from skillpath.warehouse import create_table_sql
@@ -212,6 +213,9 @@ class FairnessGate:
 
     config: FairnessConfig
     name: str = "fairness"
+
+    def __post_init__(self) -> None:
+        check_settings(self.config)
 
     def evaluate(self, context: GateContext) -> GateResult:
         con = context.con

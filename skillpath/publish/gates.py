@@ -1,8 +1,8 @@
 """The gates a candidate publication must pass before it becomes current.
 
 A gate is any object with a ``name`` and ``evaluate(context) -> GateResult``; the
-registry (``gate_registry(config)``) holds the list in order, built from the
-configuration (``skillpath/config.toml``). Every gate result has one of four statuses
+registry (``skillpath.publish.registry.gate_registry(config)``) holds the list in order,
+built from the configuration (``skillpath/config.toml``). Every gate result has one of four statuses
 (``GATE_STATUSES``), the one list the summary, the report and the Dagster checks show:
 
 - ``passed``: the gate looked and found nothing wrong;
@@ -361,20 +361,6 @@ def model_quality_gate(config: Config) -> ModelQualityGate:
         rule=QualityRule(margin=q.margin, confidence=q.confidence, n_boot=q.resamples, seed=q.seed),
         min_persons=q.min_persons,
         min_catalogue_coverage=q.min_catalogue_coverage,
-    )
-
-
-def gate_registry(config: Config) -> GateRegistry:
-    """The gates of a publication, in order, as the configuration sets them."""
-    # imported here: the fairness gate is built on this module's GateContext and GateResult
-    from skillpath.publish.fairness import FairnessGate
-
-    return GateRegistry(
-        [
-            DataQualityGate(max_quarantine_share=config.ingest.max_quarantine_share),
-            model_quality_gate(config),
-            FairnessGate(config.fairness),
-        ]
     )
 
 

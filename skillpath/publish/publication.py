@@ -20,7 +20,6 @@ from skillpath.publish import writer
 from skillpath.publish.champion import (
     MODEL_NAME,
     promote_champion,
-    record_in_mlflow,
     registered_version,
 )
 from skillpath.publish.gates import (
@@ -29,9 +28,9 @@ from skillpath.publish.gates import (
     GateContext,
     GateResult,
     evaluate_gates,
-    gate_registry,
     gate_results_json,
 )
+from skillpath.publish.registry import gate_registry
 from skillpath.publish.report import PublicationSummary, write_report
 from skillpath.publish.tables import BLOCKED, PUBLISHED, ensure_publish_tables
 from skillpath.settings import Settings
@@ -174,8 +173,6 @@ def publish(
         mlflow_run_id=mlflow_run_of(candidate.model_evaluation),
         champion=champion,
     )
-    report_dir = write_report(settings, summary)
-    if summary.mlflow_run_id:
-        record_in_mlflow(settings, publication_id, summary.mlflow_run_id, report_dir)
+    report_dir = write_report(settings.reports_dir, summary)
     log.info("publication %s: %s (%s)", publication_id, status, message)
     return PublicationResult(publication_id, status, message, results, champion, report_dir)

@@ -1,7 +1,7 @@
-"""The publication's record for compliance, in ``<reports>/<publication_id>/``:
-``gates.json`` (the gate results as data) and ``index.html`` (the compliance report,
-``skillpath.reports.compliance``); ``<reports>/index.html`` lists every publication.
-Groups and counts only — never a person."""
+"""The publication's record for compliance: ``<reports>/<publication_id>/gates.json``
+(the summary and gate results as data), from which ``skillpath.reports.compliance``
+renders the compliance report ``<reports>/<publication_id>/index.html``. Groups and
+counts only — never a person."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from skillpath.publish.gates import GateResult
-from skillpath.reports.compliance import ReportInputs, write_compliance_report, write_index
-from skillpath.settings import Settings
-from skillpath.warehouse import connect
+
+SUMMARY_NAME = "gates.json"
+REPORT_NAME = "index.html"
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,21 @@ class PublicationSummary:
         data = {k: v for k, v in self.__dict__.items() if k != "gates"}
         return {**data, "gates": [g.as_dict() for g in self.gates]}
 
+    @classmethod
+    def read(cls, path: Path) -> PublicationSummary:
+        data = json.loads(path.read_text())
+        data["gates"] = [GateResult.from_dict(g) for g in data["gates"]]
+        return cls(**data)
 
-def write_report(settings: Settings, summary: PublicationSummary) -> Path:
-    """The publication's report directory, with its compliance report; the index of all
-    publications is rewritten beside it."""
-    out = settings.reports_dir / summary.publication_id
+
+def report_path(reports_dir: Path, publication_id: str) -> Path:
+    """Where the compliance report of a publication is."""
+    return reports_dir / publication_id / REPORT_NAME
+
+
+def write_report(reports_dir: Path, summary: PublicationSummary) -> Path:
+    """The publication's report directory, with its summary as data."""
+    out = reports_dir / summary.publication_id
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gates.json").write_text(json.dumps(summary.as_dict(), indent=2, default=str))
-    with connect(settings.warehouse, read_only=True) as con:
-        write_compliance_report(settings.reports_dir, ReportInputs(summary, con, settings.config))
-        write_index(settings.reports_dir, con)
+    (out / SUMMARY_NAME).write_text(json.dumps(summary.as_dict(), indent=2, default=str))
     return out

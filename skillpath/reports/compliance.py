@@ -22,12 +22,14 @@ from pathlib import Path
 import duckdb
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from skillpath.publish.champion import record_in_mlflow
 from skillpath.publish.gates import ATTENTION
+from skillpath.publish.report import REPORT_NAME, SUMMARY_NAME, PublicationSummary, report_path
 from skillpath.publish.tables import BLOCKED, PUBLISHED, table_exists
 from skillpath.reports import sections
 from skillpath.reports.sections import ReportInputs
-
-REPORT_NAME = "index.html"
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,17 @@ def render(inputs: ReportInputs, chosen: list[Section] | None = None) -> str:
     )
 
 
-def write_compliance_report(reports_dir: Path, inputs: ReportInputs) -> Path:
-    out = reports_dir / inputs.summary.publication_id
-    out.mkdir(parents=True, exist_ok=True)
-    page = out / REPORT_NAME
-    page.write_text(render(inputs), encoding="utf-8")
+def write_publication_report(settings: Settings, publication_id: str) -> Path:
+    """Render a publication's compliance report from its summary (``gates.json``) and the
+    warehouse, rewrite the index of all publications, and put the fairness figures,
+    tables and the report on the training run in MLflow. Returns the report's path."""
+    summary = PublicationSummary.read(settings.reports_dir / publication_id / SUMMARY_NAME)
+    page = report_path(settings.reports_dir, publication_id)
+    with connect(settings.warehouse, read_only=True) as con:
+        page.write_text(render(ReportInputs(summary, con, settings.config)), encoding="utf-8")
+        write_index(settings.reports_dir, con)
+    if summary.mlflow_run_id:
+        record_in_mlflow(settings, publication_id, summary.mlflow_run_id, page.parent)
     return page
 
 
