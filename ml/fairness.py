@@ -677,11 +677,12 @@ def _compare(
         c = cells(obs, exp, strata, g.labels.to_numpy(dtype=object))
         frame = group_frame(c, metrics, scale, g.attribute)
         tables.append(_stratum_rows(source, g.attribute, c, metrics, config))
+        point = GroupSums.of(c, frame, metrics)
         cols = np.array([i for i, (attr, _) in enumerate(columns) if attr == g.attribute])
         for m, metric in enumerate(metrics):
             boot = (boot_obs[:, m * width + cols], boot_exp[:, m * width + cols])
             found = _attribute_comparisons(
-                source, metric, g.attribute, c, m, frame, boot, float(scale[m]), config
+                source, metric, g.attribute, point, m, boot, float(scale[m]), config
             )
             if found is not None:
                 comparisons += found[0]
@@ -689,62 +690,85 @@ def _compare(
     return comparisons, summaries, tables
 
 
+@dataclass(frozen=True)
+class GroupSums:
+    """One attribute's groups (sorted, as the bootstrap columns), each (groups × metrics):
+    persons with a figure, observed and expected sums, Fairlearn's need-adjusted means;
+    and per metric Fairlearn's between-group difference and ratio."""
+
+    names: list[str]
+    persons: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    adjusted: np.ndarray
+    difference: np.ndarray
+    ratio: np.ndarray
+
+    @classmethod
+    def of(cls, c: Cells, frame: MetricFrame, metrics: list[str]) -> GroupSums:
+        def summed(values: np.ndarray) -> pd.DataFrame:
+            return pd.DataFrame(values).groupby(c.group, sort=True).sum()
+
+        persons = summed(c.persons)
+        names = [str(n) for n in persons.index]
+        return cls(
+            names=names,
+            persons=persons.to_numpy(),
+            observed=summed(c.observed).to_numpy(),
+            expected=summed(c.expected).to_numpy(),
+            adjusted=frame.by_group[metrics].reindex(persons.index).to_numpy(dtype=float),
+            difference=frame.difference()[metrics].to_numpy(dtype=float),
+            ratio=frame.ratio()[metrics].to_numpy(dtype=float),
+        )
+
+
 def _attribute_comparisons(
     source: str,
     metric: str,
     attribute: str,
-    c: Cells,
+    point: GroupSums,
     m: int,
-    frame: MetricFrame,
     boot: tuple[np.ndarray, np.ndarray],
     scale: float,
     config: AuditSettings,
 ) -> tuple[list[Comparison], AttributeSummary] | None:
     """One metric and attribute: each group against the rest, and the between-group
     summary. ``scale``: the population's mean, turning an index into the metric's units."""
-    by_cell = pd.DataFrame(
-        {"persons": c.persons[:, m], "observed": c.observed[:, m], "expected": c.expected[:, m]}
-    )
-    sums = by_cell.groupby(c.group, sort=True).sum()
-    if (sums["persons"] > 0).sum() < 2:
+    persons, observed, expected = point.persons[:, m], point.observed[:, m], point.expected[:, m]
+    if (persons > 0).sum() < 2:
         return None
-    adjusted = frame.by_group[metric].reindex(sums.index)
     boot_obs, boot_exp = boot
     with np.errstate(divide="ignore", invalid="ignore"):
-        index = sums["observed"] / sums["expected"]
-        rest_index = (sums["observed"].sum() - sums["observed"]) / (
-            sums["expected"].sum() - sums["expected"]
-        )
+        index = observed / expected
+        rest_index = (observed.sum() - observed) / (expected.sum() - expected)
         ratios = index / rest_index
         ratio_b = (boot_obs / boot_exp) / (
             (boot_obs.sum(axis=1, keepdims=True) - boot_obs)
             / (boot_exp.sum(axis=1, keepdims=True) - boot_exp)
         )
     out = []
-    for j, name in enumerate(sums.index):
-        persons = int(sums["persons"].iloc[j])
-        if persons == 0:
+    for j, name in enumerate(point.names):
+        if persons[j] == 0:
             continue
-        ratio = float(ratios.iloc[j])
         se = log_standard_error(ratio_b[:, j])
-        low, high = ratio_interval(ratio, se, config.alpha)
+        low, high = ratio_interval(float(ratios[j]), se, config.alpha)
         out.append(
             Comparison(
                 source=source,
                 metric=metric,
                 attribute=attribute,
-                group=str(name),
-                persons=persons,
-                rest_persons=int(sums["persons"].sum()) - persons,
-                mean=float(sums["observed"].iloc[j] / persons),
-                adjusted=float(adjusted.iloc[j]),
-                index=float(index.iloc[j]),
-                rest_index=float(rest_index.iloc[j]),
-                ratio=ratio,
+                group=name,
+                persons=int(persons[j]),
+                rest_persons=int(persons.sum() - persons[j]),
+                mean=float(observed[j] / persons[j]),
+                adjusted=float(point.adjusted[j, m]),
+                index=float(index[j]),
+                rest_index=float(rest_index[j]),
+                ratio=float(ratios[j]),
                 standard_error=se,
                 ci_low=low,
                 ci_high=high,
-                p_value=ratio_p_value(ratio, se),
+                p_value=ratio_p_value(float(ratios[j]), se),
             )
         )
     # Fairlearn's between-group difference (max - min) and ratio (min / max) of the
@@ -753,13 +777,12 @@ def _attribute_comparisons(
         adjusted_b = boot_obs / boot_exp * scale
         highest, lowest = np.fmax.reduce(adjusted_b, axis=1), np.fmin.reduce(adjusted_b, axis=1)
         diff_b, between_b = highest - lowest, lowest / highest
-    difference = float(frame.difference()[metric])
-    between = float(frame.ratio()[metric])
+    difference, between = float(point.difference[m]), float(point.ratio[m])
     summary = AttributeSummary(
         source,
         metric,
         attribute,
-        int((sums["persons"] > 0).sum()),
+        int((persons > 0).sum()),
         difference,
         between,
         _interval(difference, _sd(diff_b), config.alpha),

@@ -234,6 +234,21 @@ def run_audit(
     config: FairnessConfig,
     reference_year: int | None = None,
 ) -> FairnessAudit:
+    """The audit of a candidate publication (its rows in ``published.recommendations``)."""
+    lists = candidate_lists(con, publication_id)
+    return audit_lists(con, lists, model_evaluation, config, reference_year)
+
+
+def audit_lists(
+    con: duckdb.DuckDBPyConnection,
+    lists: pd.DataFrame,
+    model_evaluation: Any,
+    config: FairnessConfig,
+    reference_year: int | None = None,
+) -> FairnessAudit:
+    """The audit of candidate ``lists`` (person_key, rank, content_id, personalised) against
+    the warehouse's people, sensitive attributes and content, and the hold-out lists of
+    ``model_evaluation`` where it carries them."""
     flags = _content(con, config)
     people = load_people(con, config.advanced_level)
     sensitive, sensitive_note = load_sensitive(con)
@@ -244,7 +259,6 @@ def run_audit(
     if not people["needs_advanced"].any():
         for metric in ("exposure_advanced_need", "exposure_leadership_need"):
             notes.setdefault(metric, "not computed: no role requires level 4 or more in a skill")
-    lists = candidate_lists(con, publication_id)
     sources = [SourceInput(CANDIDATE, list_figures(lists, flags.flags))]
     holdout = holdout_source(model_evaluation, flags.flags)
     if holdout is None:
