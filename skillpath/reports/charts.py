@@ -3,23 +3,11 @@ fetched when it is opened (no network, no JavaScript)."""
 
 from __future__ import annotations
 
-import base64
-import io
-
-import matplotlib
-
-matplotlib.use("Agg")  # headless: runs in Dagster and CI without a display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-
-def data_uri(fig: plt.Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+from skillpath.reports.render import png_data_uri
 
 
 def ratio_chart(rows: pd.DataFrame, panels: list[tuple[str, str]], attribute: str) -> str | None:
@@ -31,7 +19,8 @@ def ratio_chart(rows: pd.DataFrame, panels: list[tuple[str, str]], attribute: st
         return None
     groups = sorted(rows["group"].unique())
     height = 1.2 + 0.45 * len(groups)
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), height), squeeze=False)
+    fig = Figure(figsize=(3.6 * len(shown), height))
+    axes = fig.subplots(1, len(shown), squeeze=False)
     for ax, (source, metric) in zip(axes[0], shown, strict=True):
         part = rows[(rows["source"] == source) & (rows["metric"] == metric)].set_index("group")
         part = part.reindex(groups)
@@ -54,4 +43,4 @@ def ratio_chart(rows: pd.DataFrame, panels: list[tuple[str, str]], attribute: st
         ax.tick_params(labelsize=8)
     fig.suptitle(f"by {attribute}: dot = ratio, bar = interval, dashed = threshold", fontsize=9)
     fig.tight_layout()
-    return data_uri(fig)
+    return png_data_uri(fig, dpi=90)

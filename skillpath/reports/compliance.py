@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from skillpath.publish.champion import record_in_mlflow
 from skillpath.publish.gates import ATTENTION
 from skillpath.publish.report import REPORT_NAME, SUMMARY_NAME, PublicationSummary, report_path
 from skillpath.publish.tables import BLOCKED, PUBLISHED, table_exists
 from skillpath.reports import sections
+from skillpath.reports.render import render as render_template
 from skillpath.reports.sections import ReportInputs
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
@@ -48,14 +48,6 @@ SECTIONS: list[Section] = [
     Section("content", "What is recommended most", sections.content),
     Section("provenance", "Model version and runs", sections.provenance),
 ]
-
-_ENV = Environment(
-    loader=PackageLoader("skillpath.reports", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 
 
 def verdict(inputs: ReportInputs) -> str:
@@ -80,7 +72,8 @@ def render(inputs: ReportInputs, chosen: list[Section] | None = None) -> str:
         values = section.context(inputs)
         if values is not None:
             rendered.append({"name": section.name, "title": section.title, "s": values})
-    return _ENV.get_template("compliance.html.j2").render(
+    return render_template(
+        "compliance.html.j2",
         summary=inputs.summary,
         verdict=verdict(inputs),
         sections=rendered,
@@ -132,7 +125,5 @@ def write_index(reports_dir: Path, con: duckdb.DuckDBPyConnection) -> Path:
             )
     reports_dir.mkdir(parents=True, exist_ok=True)
     page = reports_dir / REPORT_NAME
-    page.write_text(
-        _ENV.get_template("index.html.j2").render(publications=publications), encoding="utf-8"
-    )
+    page.write_text(render_template("index.html.j2", publications=publications), encoding="utf-8")
     return page
