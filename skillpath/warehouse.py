@@ -231,14 +231,14 @@ def _add_new_raw_columns(con: duckdb.DuckDBPyConnection) -> None:
     (e.g. ``lms_catalog.mandatory``), empty for the rows already loaded."""
     present = set(
         con.execute(
-            "select table_name, column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_catalog = current_database()"
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('raw', 'restricted') and table_catalog = current_database()"
         ).fetchall()
     )
     for table, columns in RAW_TABLES.items():
         for name, type_ in columns:
-            if (table, name) not in present:
-                con.execute(f'alter table raw.{table} add column "{name}" {type_}')
+            if (table_schema(table), table, name) not in present:
+                con.execute(f'alter table {qualified(table)} add column "{name}" {type_}')
 
 
 @contextmanager
