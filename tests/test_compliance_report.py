@@ -63,7 +63,7 @@ class Page(HTMLParser):
 
 
 def _publish(settings: Settings, org):
-    evaluation = fairness_org.Evaluation(org.candidate)
+    evaluation = fairness_org.evaluation(org.candidate)
     candidate = Candidate(org.candidate, "1", None, evaluation, "run-1")
     result = publish(settings, candidate, promote=lambda uri, version: f"champion -> {version}")
     write_publication_report(settings, result.publication_id)

@@ -29,8 +29,7 @@ def _promote(uri: str, version: str | None) -> str:
 
 
 def _publish(settings: Settings, org, version: str, gates=None, run_id: str | None = None):
-    evaluation = fairness_org.Evaluation(org.candidate)
-    evaluation["mlflow_run_id"] = run_id
+    evaluation = fairness_org.evaluation(org.candidate, run_id)
     candidate = Candidate(org.candidate, version, None, evaluation, "test")
     return publish(settings, candidate, gates=gates, promote=_promote)
 

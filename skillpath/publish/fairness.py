@@ -118,11 +118,25 @@ def ensure_fairness_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _table(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A mart's columns, or an empty frame when the marts stage has not built it."""
+    """A mart's columns (missing ones empty), or an empty frame when the marts stage has
+    not built the mart: the audit then says what it could not compute."""
     schema, table = name.split(".")
-    if not table_exists(con, schema, table):
+    present = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+    if not present:
         return pd.DataFrame(columns=list(columns))
-    return con.execute(f"select {', '.join(columns)} from {name} order by all").df()
+    chosen = [c for c in columns if c in present]
+    frame = con.execute(f"select {', '.join(chosen)} from {name} order by all").df()
+    for column in columns:
+        if column not in frame:
+            frame[column] = pd.NA
+    return frame[list(columns)]
 
 
 def load_people(con: duckdb.DuckDBPyConnection, advanced_level: int) -> pd.DataFrame:

@@ -69,15 +69,6 @@ def pipeline_candidate(
     return Candidate(recommendations, version, None, model_evaluation, run_id)
 
 
-def mlflow_run_of(model_evaluation: Any) -> str | None:
-    """The training's MLflow run, where the evaluation says it is."""
-    if isinstance(model_evaluation, Mapping):
-        return model_evaluation.get("mlflow_run_id")
-    return getattr(model_evaluation, "run_id", None) or getattr(
-        model_evaluation, "mlflow_run_id", None
-    )
-
-
 @dataclass(frozen=True)
 class PublicationResult:
     publication_id: str
@@ -170,7 +161,7 @@ def publish(
         ),
         gates=results,
         run_id=candidate.run_id,
-        mlflow_run_id=mlflow_run_of(candidate.model_evaluation),
+        mlflow_run_id=getattr(candidate.model_evaluation, "run_id", None),
         champion=champion,
     )
     report_dir = write_report(settings.reports_dir, summary)

@@ -244,7 +244,7 @@ def test_bench_fairness_audit_time(tmp_path: Path) -> None:
     env = data_environment(tmp_path / "data")
     settings = Settings.from_mapping(env)
     org = fairness_org.build(settings, persons=10_000, families=14, levels=(1, 2, 3, 4, 5))
-    evaluation = fairness_org.Evaluation(org.candidate.iloc[: 4000 * 10])
+    evaluation = fairness_org.evaluation(org.candidate.iloc[: 4000 * 10])
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         started, cpu = time.perf_counter(), time.process_time()
         audited = audit_lists(con, org.candidate, evaluation, settings.config.fairness)
