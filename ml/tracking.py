@@ -141,3 +141,22 @@ def load_model(uri: str) -> Recommender:
     ``runs:/<id>/recommender``); bind it to marts before scoring."""
     loaded = mlflow.pyfunc.load_model(uri)
     return loaded.unwrap_python_model().recommender
+
+
+def log_audit(
+    run_id: str,
+    metrics: dict[str, float],
+    tables: dict[str, pd.DataFrame],
+    report_dir: Path | None = None,
+) -> None:
+    """The publication's fairness figures (``fairness.<source>.<metric>.<attribute>.ratio``
+    …) as metrics, its group-level tables and its compliance report as artifacts, on the
+    training run the publication came from — so runs compare on fairness too."""
+    with resume(run_id):
+        mlflow.log_metrics(metrics)
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, frame in tables.items():
+                frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+            mlflow.log_artifacts(tmp, artifact_path="fairness")
+        if report_dir is not None:
+            mlflow.log_artifacts(str(report_dir), artifact_path="compliance_report")

@@ -27,7 +27,8 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
         employees=args.employees,
         seed=args.seed,
         months=args.months,
-        inject_bias=args.inject_bias,
+        inject_bias=tuple(a.strip() for a in (args.inject_bias or "").split(",") if a.strip()),
+        **({} if args.bias_strength is None else {"bias_strength": args.bias_strength}),
         inject_defects=args.inject_defects,
         regime=args.regime,
     )
@@ -120,8 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--truth-dir", help="default: $SKILLPATH_TRUTH_DIR or data/truth")
     sample.add_argument(
         "--inject-bias",
-        action="store_true",
-        help="history in which one gender group was steered away from advanced content",
+        nargs="?",
+        const="gender",
+        metavar="ATTR[,ATTR]",
+        help="history in which a group was steered away from advanced and leadership content: "
+        "gender (women), age (40 and over), disability (yes); default gender",
+    )
+    sample.add_argument(
+        "--bias-strength",
+        type=float,
+        help="probability that a steered pick is replaced, 0-1 (default 0.7)",
     )
     sample.add_argument(
         "--inject-defects", action="store_true", help="add a realistic share of bad rows"

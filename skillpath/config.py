@@ -84,6 +84,28 @@ class ModelQualityConfig:
 
 
 @dataclass(frozen=True)
+class FairnessConfig:
+    """The fairness audit and its gate (``ml.fairness``, ``skillpath.publish.fairness``)."""
+
+    min_group_size: int
+    small_groups: str
+    not_stated: tuple[str, ...]
+    age_band_edges: tuple[int, ...]
+    advanced_level: int
+    leadership_categories: tuple[str, ...]
+    leadership_skills: tuple[str, ...]
+    blocking_metrics: tuple[str, ...]
+    blocking_attributes: tuple[str, ...]
+    alpha: float
+    n_boot: int
+    seed: int
+    block_when_not_audited: bool
+    mitigation: bool
+    mitigation_max_relevance_loss: float
+    min_ratio: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Config:
     """Every section of ``config.toml``; each issue's thresholds get a section here."""
 
@@ -92,6 +114,7 @@ class Config:
     training: TrainingConfig
     evaluation: EvaluationConfig
     model_quality: ModelQualityConfig
+    fairness: FairnessConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
@@ -112,6 +135,11 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "model_quality.resamples": (100, 100_000),
     "model_quality.min_persons": (1, 1_000_000),
     "model_quality.min_catalogue_coverage": (0.0, 1.0),
+    "fairness.min_group_size": (2, 10_000),
+    "fairness.advanced_level": (1, 5),
+    "fairness.alpha": (1e-6, 0.5),
+    "fairness.n_boot": (100, 100_000),
+    "fairness.mitigation_max_relevance_loss": (0.0, 1.0),
 }
 
 

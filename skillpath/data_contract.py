@@ -3,7 +3,8 @@ on, so the document cannot say something the loaders do not do:
 
 - landing files and their columns: ``skillpath.ingest.sources.SOURCES``;
 - quarantine reason codes: ``skillpath.ingest.reasons.REASONS``;
-- raw and audit tables: ``skillpath.warehouse`` and ``skillpath.publish.tables``;
+- raw and audit tables: ``skillpath.warehouse``, ``skillpath.publish.tables`` and
+  ``skillpath.publish.fairness``;
 - marts: the descriptions of ``dbt_project/models/marts/*.yml``.
 
 The prose around them is written by hand. ``python -m skillpath.data_contract`` rewrites
@@ -23,8 +24,9 @@ import yaml
 from skillpath.ingest.landing import STATEMENT_SUFFIXES
 from skillpath.ingest.reasons import REASONS
 from skillpath.ingest.sources import SOURCES, Column, Source
+from skillpath.publish.fairness import FAIRNESS_TABLES
 from skillpath.publish.tables import PUBLISH_TABLES
-from skillpath.warehouse import AUDIT_TABLES, RAW_TABLES
+from skillpath.warehouse import AUDIT_TABLES, RAW_TABLES, qualified
 
 DOC = Path("docs/data-contract.md")
 MARTS_DIR = Path("dbt_project/models/marts")
@@ -68,7 +70,7 @@ def landing_files() -> str:
         (
             (
                 _code(s.path + ("/*" if s.is_statements else "")),
-                _code(f"raw.{s.table}"),
+                _code(qualified(s.table)),
                 "**required**" if s.required else "optional",
                 ", ".join(s.key),
                 _delivery(s),
@@ -140,12 +142,13 @@ def _columns_list(columns: tuple[tuple[str, str], ...]) -> str:
 def raw_tables() -> str:
     return _table(
         ("table", "columns"),
-        ((_code(f"raw.{t}"), _columns_list(cols)) for t, cols in RAW_TABLES.items()),
+        ((_code(qualified(t)), _columns_list(cols)) for t, cols in RAW_TABLES.items()),
     )
 
 
 def audit_and_published_tables() -> str:
     tables = {("audit", t): cols for t, cols in AUDIT_TABLES.items()} | PUBLISH_TABLES
+    tables |= FAIRNESS_TABLES
     return _table(
         ("table", "columns"),
         ((_code(f"{s}.{t}"), _columns_list(cols)) for (s, t), cols in sorted(tables.items())),

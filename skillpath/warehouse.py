@@ -16,12 +16,17 @@ from pathlib import Path
 
 import duckdb
 
-SCHEMAS = ("raw", "staging", "intermediate", "marts", "ml", "published", "audit")
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "ml", "published", "audit", "restricted")
+# Loaded tables that live in the ``restricted`` schema instead of ``raw``: sensitive
+# attributes, read only by the fairness audit (``skillpath/publish/fairness.py``; a test
+# fails when anything else names them). Nothing in dbt sees this schema.
+RESTRICTED = frozenset({"hr_sensitive_attributes"})
 
 LINEAGE = (("_source_file", "varchar"), ("_loaded_at", "timestamp"))
 CSV_LINEAGE = (("_extra", "varchar"), *LINEAGE)
 
-# table -> ordered (column, type); types are DuckDB types.
+# table -> ordered (column, type); types are DuckDB types. Every table ingestion loads,
+# in schema ``raw`` unless it is one of ``RESTRICTED`` (``qualified`` names either).
 RAW_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "hr_employees": (
         ("person_key", "varchar"),
@@ -185,13 +190,37 @@ def create_table_sql(schema: str, table: str, columns: tuple[tuple[str, str], ..
     return f"create table if not exists {schema}.{table} ({cols})"
 
 
+def table_schema(table: str) -> str:
+    """The schema a loaded table lives in: ``restricted`` or ``raw``."""
+    return "restricted" if table in RESTRICTED else "raw"
+
+
+def qualified(table: str) -> str:
+    """``schema.table`` of a loaded table."""
+    return f"{table_schema(table)}.{table}"
+
+
+def _move_restricted(con: duckdb.DuckDBPyConnection) -> None:
+    """Warehouses made before the ``restricted`` schema held sensitive attributes in
+    ``raw``: move them (rows and lineage unchanged) so no second copy stays readable."""
+    for table in RESTRICTED:
+        old = con.execute(
+            "select 1 from information_schema.tables where table_schema = 'raw' and table_name = ?",
+            [table],
+        ).fetchone()
+        if old:
+            con.execute(f"insert into restricted.{table} by name select * from raw.{table}")
+            con.execute(f"drop table raw.{table}")
+
+
 def ensure_layout(con: duckdb.DuckDBPyConnection) -> None:
-    """Create schemas, raw and audit tables if missing, so an empty landing directory
+    """Create schemas, loaded and audit tables if missing, so an empty landing directory
     still yields a warehouse that dbt can build on (optional sources stay empty)."""
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     for table, columns in RAW_TABLES.items():
-        con.execute(create_table_sql("raw", table, columns))
+        con.execute(create_table_sql(table_schema(table), table, columns))
+    _move_restricted(con)
     for table, columns in AUDIT_TABLES.items():
         con.execute(create_table_sql("audit", table, columns))
     _add_new_raw_columns(con)
@@ -202,14 +231,14 @@ def _add_new_raw_columns(con: duckdb.DuckDBPyConnection) -> None:
     (e.g. ``lms_catalog.mandatory``), empty for the rows already loaded."""
     present = set(
         con.execute(
-            "select table_name, column_name from information_schema.columns "
-            "where table_schema = 'raw' and table_catalog = current_database()"
+            "select table_schema, table_name, column_name from information_schema.columns "
+            "where table_schema in ('raw', 'restricted') and table_catalog = current_database()"
         ).fetchall()
     )
     for table, columns in RAW_TABLES.items():
         for name, type_ in columns:
-            if (table, name) not in present:
-                con.execute(f'alter table raw.{table} add column "{name}" {type_}')
+            if (table_schema(table), table, name) not in present:
+                con.execute(f'alter table {qualified(table)} add column "{name}" {type_}')
 
 
 @contextmanager

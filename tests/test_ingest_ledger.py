@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from skillpath.ingest import SOURCES, ingest_all
 from skillpath.ingest.report import ingest_summary, render_summary
-from skillpath.warehouse import connect
+from skillpath.warehouse import connect, qualified
 from tests.fixtures.ingest.kit import landing, query
 
 
 def _snapshot(settings) -> dict[str, list]:
-    tables = [f"raw.{s.table}" for s in SOURCES] + [
+    tables = [qualified(s.table) for s in SOURCES] + [
         "audit.ingest_log",
         "audit.quarantine",
         "published.employee_directory",

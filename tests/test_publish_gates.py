@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from ml.runs import EvaluationOutcome
-from skillpath.publish.gates import GateResult, gate_registry
+from skillpath.publish.gates import GateResult
 from skillpath.publish.publication import Candidate, publish
+from skillpath.publish.registry import gate_registry
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
@@ -70,10 +71,9 @@ def test_passing_gates_publish_and_report_without_person_data(settings: Settings
     assert gates["data_quality"].figures["rows_in"] == 100
     report = json.loads((result.report_dir / "gates.json").read_text())
     assert report["status"] == "published" and report["personalised_persons"] == 2
-    html = (result.report_dir / "gates.html").read_text()
-    for text in (html, json.dumps(report)):
-        assert not any(k in text for k in keys(settings).values())
-        assert "T-00" not in text
+    text = json.dumps(report)
+    assert not any(k in text for k in keys(settings).values())
+    assert "T-00" not in text
 
 
 def test_too_many_quarantined_rows_block_and_keep_the_old_publication(

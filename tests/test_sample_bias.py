@@ -30,7 +30,7 @@ def advanced_starts(org: Org) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Org, Org]:
     fair = make_org(tmp_path_factory.mktemp("fair"), **CONFIG)
-    biased = make_org(tmp_path_factory.mktemp("biased"), inject_bias=True, **CONFIG)
+    biased = make_org(tmp_path_factory.mktemp("biased"), inject_bias=("gender",), **CONFIG)
     return fair, biased
 
 
@@ -54,4 +54,37 @@ def test_only_behaviour_changes(pair) -> None:
     gender = biased.csv("hr/sensitive_attributes.csv").set_index("employee_id")["gender"]
     steered = biased_truth.persons["steered"]
     assert steered.any() and (gender[steered.index[steered]] == "female").all()
-    assert biased_truth.meta["bias"]["steered_group"] == "female"
+    assert biased_truth.meta["bias"]["steered_groups"] == ["women"]
+
+
+def test_strength_zero_changes_nothing(tmp_path) -> None:
+    clean = make_org(tmp_path / "clean", **CONFIG)
+    zero = make_org(tmp_path / "zero", inject_bias=("gender",), bias_strength=0.0, **CONFIG)
+    for path, other in zip(clean.statement_files(), zero.statement_files(), strict=True):
+        assert path.read_bytes() == other.read_bytes()
+
+
+def test_age_and_disability_steer_their_groups(tmp_path) -> None:
+    org = make_org(tmp_path, inject_bias=("age", "disability"), bias_strength=1.0, **CONFIG)
+    sens = org.csv("hr/sensitive_attributes.csv").set_index("employee_id")
+    steered = org.truth().persons["steered"]
+    year = org.summary.config.end_date.year
+    expected = (year - sens["birth_year"].astype(int) >= 40) | (sens["disability"] == "yes")
+    assert steered.any()
+    assert (steered == expected.reindex(steered.index)).all()
+    assert org.truth().meta["bias"]["probability"] == 1.0
+    starts = advanced_starts(org)
+    starts["steered"] = starts["employee_id"].map(steered)
+    rate = starts.groupby("steered")["advanced"].mean()
+    assert rate[True] < 0.5 * rate[False]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [("inject_bias", ("height",), "unknown attribute"), ("bias_strength", 1.5, "between 0 and 1")],
+)
+def test_bias_options_are_checked(option: str, value, message: str) -> None:
+    from skillpath.sample import SampleConfig
+
+    with pytest.raises(ValueError, match=message):
+        SampleConfig(**{option: value})

@@ -67,3 +67,15 @@ def test_window_ends_on_a_fixed_date_and_spans_the_months() -> None:
     starts = config.month_starts()
     assert str(config.start_date) == "2025-11-01" and str(starts[-1]) == "2026-11-01"
     assert len(starts) == 13
+
+
+def test_inject_bias_takes_attributes_and_a_strength(tmp_path: Path, capsys) -> None:
+    common = ["sample", "--employees", "30", "--months", "1", "--landing-dir"]
+    assert (
+        main([*common, str(tmp_path / "a"), "--truth-dir", str(tmp_path / "ta"), "--inject-bias"])
+        == 0
+    )
+    assert "bias injected (gender, strength 0.7)" in capsys.readouterr().out
+    args = ["--inject-bias", "age,disability", "--bias-strength", "0.2"]
+    assert main([*common, str(tmp_path / "b"), "--truth-dir", str(tmp_path / "tb"), *args]) == 0
+    assert "bias injected (age, disability, strength 0.2)" in capsys.readouterr().out

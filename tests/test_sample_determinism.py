@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.sample_org import make_org
 
-CONFIG = {"employees": 120, "months": 4, "inject_defects": True, "inject_bias": True}
+CONFIG = {"employees": 120, "months": 4, "inject_defects": True, "inject_bias": ("gender",)}
 
 
 def digests(root: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.resources import SkillpathResource
 from skillpath.ingest import SOURCES, SourceResult, ingest_source
 from skillpath.ingest.sources import Source
+from skillpath.warehouse import qualified, table_schema
 
 
 def _metadata(result: SourceResult) -> dict:
@@ -43,11 +44,11 @@ def _metadata(result: SourceResult) -> dict:
 def _ingest_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         name=source.table,
-        key_prefix="raw",
+        key_prefix=table_schema(source.table),
         group_name=source.group,
-        deps=[dg.AssetKey(["raw", table]) for table in source.needs],
+        deps=[dg.AssetKey([table_schema(table), table]) for table in source.needs],
         kinds={"duckdb"},
-        description=f"raw.{source.table} from landing/{source.path} "
+        description=f"{qualified(source.table)} from landing/{source.path} "
         f"({'required' if source.required else 'optional'} source)",
     )
     def _asset(context: dg.AssetExecutionContext, skillpath: SkillpathResource):

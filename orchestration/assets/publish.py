@@ -3,8 +3,9 @@
 
 ``candidate_recommendations`` ranks for every active employee from the same marts
 snapshot the model was trained on; ``publication`` writes it under a new id, runs the
-gates and makes it current only when they all pass. The gates are also surfaced as
-blocking asset checks (``orchestration/checks/publish.py``).
+gates, makes it current only when they all pass, and renders the compliance report a
+reviewer reads (also for a blocked publication: it says why). The gates are also
+surfaced as blocking asset checks (``orchestration/checks/publish.py``).
 """
 
 import dagster as dg
@@ -15,6 +16,7 @@ from ml.ranking import RankingConfig, recommend
 from ml.runs import EvaluationOutcome
 from orchestration.resources import SkillpathResource
 from skillpath.publish.publication import pipeline_candidate, publish
+from skillpath.reports.compliance import write_publication_report
 
 GROUP = "publishing"
 
@@ -58,6 +60,7 @@ def publication(
         context.run_id,
     )
     result = publish(settings, candidate)
+    report = write_publication_report(settings, result.publication_id)
     for warning in result.warnings:
         context.log.warning(warning)
     context.add_output_metadata(
@@ -67,7 +70,7 @@ def publication(
             "message": result.message,
             "model_version": candidate.model_version or "none",
             "champion": result.champion,
-            "report": dg.MetadataValue.path(str(result.report_dir / "gates.html")),
+            "report": dg.MetadataValue.path(str(report)),
             **{
                 f"gate_{g.name}": dg.MetadataValue.json(
                     {"status": g.status, "message": g.message, **g.figures}

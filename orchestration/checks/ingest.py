@@ -10,7 +10,7 @@ import dagster as dg
 from orchestration.resources import SkillpathResource
 from skillpath.ingest import SOURCES, quality
 from skillpath.ingest.runner import prepare_connection
-from skillpath.warehouse import connect
+from skillpath.warehouse import connect, table_schema
 
 
 def _result(verdict: quality.Verdict, severity: dg.AssetCheckSeverity) -> dg.AssetCheckResult:
@@ -35,7 +35,7 @@ def _check(
     severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
 
     @dg.asset_check(
-        asset=dg.AssetKey(["raw", table]),
+        asset=dg.AssetKey([table_schema(table), table]),
         name=name,
         blocking=blocking,
         description=description,

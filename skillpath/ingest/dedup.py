@@ -17,7 +17,7 @@ import duckdb
 
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.sql import ident, outcome_columns
-from skillpath.warehouse import RAW_TABLES
+from skillpath.warehouse import RAW_TABLES, qualified, table_schema
 
 TYPED = "_sp_typed"  # one row per input row: line_no, problems, raw columns, ...
 OUTCOME = "_sp_outcome"
@@ -50,7 +50,7 @@ def resolve_outcomes(
         create or replace temp table {_CONTESTED} as
         with valid as (select {keys} from {typed} where len(problems) = 0),
         stored_keys as (
-            select distinct {keys} from raw.{raw_table} semi join valid using ({keys})
+            select distinct {keys} from {qualified(raw_table)} semi join valid using ({keys})
         ),
         contested as (
             select {keys} from valid group by all having count(*) > 1
@@ -72,7 +72,7 @@ def resolve_outcomes(
                        row_number() over (
                            partition by {keys} order by _loaded_at desc, _source_file desc
                        ) as version_rank
-                from raw.{raw_table} semi join stored_keys using ({keys})
+                from {qualified(raw_table)} semi join stored_keys using ({keys})
             ) where version_rank = 1
         ),
         select r.line_no, r.rank_in_file, r.fp, r.first_fp, e.existing_fp
@@ -103,7 +103,7 @@ def insert_loaded(
     select = ", ".join(lineage.get(c, ident(c)) for c in columns)
     names = ", ".join(ident(c) for c in columns)
     con.execute(
-        f"insert into raw.{ident(raw_table)} ({names}) "
+        f"insert into {table_schema(raw_table)}.{ident(raw_table)} ({names}) "
         f"select {select} from {OUTCOME} where outcome = 'loaded' order by line_no",
         {"source_file": file.relative, "loaded_at": loaded_at},
     )

@@ -14,6 +14,7 @@ from skillpath.ingest.report import ingest_summary
 from skillpath.ingest.sources import SOURCES_BY_TABLE
 from skillpath.ingest.validation import validate_table
 from skillpath.settings import Settings
+from skillpath.warehouse import qualified
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,11 @@ class Verdict:
 def source_present(con: duckdb.DuckDBPyConnection, settings: Settings, table: str) -> Verdict:
     source = SOURCES_BY_TABLE[table]
     files = source_files(settings.landing_dir, source)
-    rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {qualified(table)}").fetchone()[0]
     passed = bool(files) or rows > 0 or not source.required
     where = settings.landing_dir / source.path
     if passed:
-        description = f"{len(files)} file(s) in {source.path}; raw.{table} has {rows} rows"
+        description = f"{len(files)} file(s) in {source.path}; {qualified(table)} has {rows} rows"
     else:
         description = (
             f"required source {source.path} is missing (looked in {where}); export it "

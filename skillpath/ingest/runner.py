@@ -26,7 +26,7 @@ from skillpath.ingest.ledger import (
 )
 from skillpath.ingest.sources import SOURCES, SOURCES_BY_TABLE, Source
 from skillpath.settings import Settings, pseudonym_key
-from skillpath.warehouse import connect
+from skillpath.warehouse import connect, qualified
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +250,7 @@ def ingest_source_with(
         hasher.shutdown(cancel_futures=True)
     if source.is_statements:
         outcome.extra = xapi.apply_voiding_and_catalog(con)
-    outcome.table_rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+    outcome.table_rows = con.execute(f"select count(*) from {qualified(table)}").fetchone()[0]
     return outcome
 
 

@@ -34,7 +34,7 @@ from great_expectations.data_context.types.base import (
 from skillpath.ingest import gx_duckdb
 from skillpath.ingest.ledger import utcnow
 from skillpath.ingest.sources import SOURCES_BY_TABLE
-from skillpath.warehouse import RAW_TABLES
+from skillpath.warehouse import RAW_TABLES, qualified, table_schema
 
 log = logging.getLogger(__name__)
 
@@ -242,11 +242,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, table: str) -> list[ExpectationResu
     )
     try:
         batch = (
-            datasource.add_table_asset(name=table, table_name=table, schema_name="raw")
+            datasource.add_table_asset(
+                name=table, table_name=table, schema_name=table_schema(table)
+            )
             .add_batch_definition_whole_table("all")
             .get_batch()
         )
-        gx_suite = gx.ExpectationSuite(name=f"raw.{table}")
+        gx_suite = gx.ExpectationSuite(name=qualified(table))
         for i, expectation in enumerate(expectations):
             gx_expectation = expectation.gx.copy(update={"meta": {"index": i}})
             gx_suite.add_expectation(gx_expectation)

@@ -1,12 +1,17 @@
-"""The MLflow side of a publication: which model version is the candidate, and moving
-the ``champion`` alias to it once its recommendations are current."""
+"""The MLflow side of a publication: which model version is the candidate, moving
+the ``champion`` alias to it once its recommendations are current, and recording the
+publication's fairness figures and compliance report on the training run."""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from ml.registry import CHAMPION
 from ml.registry import REGISTERED_MODEL as MODEL_NAME
+from skillpath.publish.fairness import fairness_tables, mlflow_metrics
+from skillpath.settings import Settings
+from skillpath.warehouse import connect
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +50,24 @@ def promote_champion(tracking_uri: str, version: str | None, model_name: str = M
             f"'champion', {version!r})"
         )
     return f"{model_name}@champion -> version {version}"
+
+
+def record_in_mlflow(
+    settings: Settings, publication_id: str, run_id: str, report_dir: Path
+) -> None:
+    """The fairness figures, group tables and the compliance report on the training run.
+    The publication is decided and recorded by now: a tracking store that cannot be
+    written is a warning, not a reason to undo it."""
+    from ml.tracking import configure, log_audit  # slow import, only with a training run
+
+    try:
+        with connect(settings.warehouse, read_only=True) as con:
+            tables = fairness_tables(con, publication_id)
+        metrics = mlflow_metrics(tables["fairness_attributes"], tables["fairness_groups"])
+        configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+        tables = {name: frame.drop(columns="publication_id") for name, frame in tables.items()}
+        log_audit(run_id, metrics, tables, report_dir)
+    except Exception as exc:  # the tracking store, not the publication, failed
+        log.warning(
+            "publication %s: not recorded in MLflow run %s: %s", publication_id, run_id, exc
+        )

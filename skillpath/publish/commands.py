@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
+from skillpath.publish.report import REPORT_NAME, report_path
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
 from skillpath.settings import Settings
 
@@ -110,8 +111,10 @@ def render_status(settings: Settings) -> str:
         lines += _gate_lines(
             [g for g in gate_results_from_json(pub["gate_results"]) if not g.passed]
         )
+        lines.append(f"  report: {report_path(settings.reports_dir, pub['publication_id'])}")
     if current is not None:
-        lines.append(f"report: {settings.reports_dir / current['publication_id']}/gates.html")
+        lines.append(f"report: {report_path(settings.reports_dir, current['publication_id'])}")
+    lines.append(f"all publications: {settings.reports_dir / REPORT_NAME}")
     return "\n".join(lines)
 
 

@@ -20,7 +20,16 @@ from skillpath.publish.writer import utcnow
 from skillpath.settings import Settings, pseudonym_key
 from skillpath.warehouse import connect
 
-ERASABLE_SCHEMAS = ("raw", "audit", "published", "ml", "staging", "intermediate", "marts")
+ERASABLE_SCHEMAS = (
+    "raw",
+    "restricted",
+    "audit",
+    "published",
+    "ml",
+    "staging",
+    "intermediate",
+    "marts",
+)
 
 
 def _tables_with(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:

@@ -1,8 +1,8 @@
 """The gates a candidate publication must pass before it becomes current.
 
 A gate is any object with a ``name`` and ``evaluate(context) -> GateResult``; the
-registry (``gate_registry(config)``) holds the list in order, built from the
-configuration (``skillpath/config.toml``). Every gate result has one of four statuses
+registry (``skillpath.publish.registry.gate_registry(config)``) holds the list in order,
+built from the configuration (``skillpath/config.toml``). Every gate result has one of four statuses
 (``GATE_STATUSES``), the one list the summary, the report and the Dagster checks show:
 
 - ``passed``: the gate looked and found nothing wrong;
@@ -15,8 +15,9 @@ configuration (``skillpath/config.toml``). Every gate result has one of four sta
 ``GateResult.passed`` is "does not block": true for passed and warning, false for failed,
 and either for not_audited.
 
-Until the fairness audit exists, a placeholder reports ``not_audited`` (and does not
-block) so that status and the report show plainly that no fairness audit was run.
+The fairness gate (``skillpath.publish.fairness.FairnessGate``) reports ``not_audited``
+when no gender, age or disability data could be audited, and blocks then only if
+``fairness.block_when_not_audited`` says so.
 
 Figures go into the publication's report, which compliance reads: they are counts,
 shares and names of checks, never person-level data.
@@ -327,22 +328,6 @@ def diversity_figures(con: duckdb.DuckDBPyConnection, publication_id: str) -> di
     }
 
 
-@dataclass(frozen=True)
-class NotConfiguredGate:
-    """A slot for a gate another part provides later: not audited, loudly, not blocking."""
-
-    name: str
-
-    def evaluate(self, context: GateContext) -> GateResult:
-        return GateResult(
-            self.name,
-            True,
-            NOT_AUDITED,
-            f"no {self.name} audit configured: this publication was not audited for {self.name}",
-            {},
-        )
-
-
 class GateRegistry:
     def __init__(self, gates: list[Gate] | None = None) -> None:
         self._gates: list[Gate] = list(gates or [])
@@ -376,17 +361,6 @@ def model_quality_gate(config: Config) -> ModelQualityGate:
         rule=QualityRule(margin=q.margin, confidence=q.confidence, n_boot=q.resamples, seed=q.seed),
         min_persons=q.min_persons,
         min_catalogue_coverage=q.min_catalogue_coverage,
-    )
-
-
-def gate_registry(config: Config) -> GateRegistry:
-    """The gates of a publication, in order, as the configuration sets them."""
-    return GateRegistry(
-        [
-            DataQualityGate(max_quarantine_share=config.ingest.max_quarantine_share),
-            model_quality_gate(config),
-            NotConfiguredGate("fairness"),
-        ]
     )
 
 

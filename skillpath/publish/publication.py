@@ -17,16 +17,20 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from skillpath.publish import writer
-from skillpath.publish.champion import MODEL_NAME, promote_champion, registered_version
+from skillpath.publish.champion import (
+    MODEL_NAME,
+    promote_champion,
+    registered_version,
+)
 from skillpath.publish.gates import (
     ATTENTION,
     Gate,
     GateContext,
     GateResult,
     evaluate_gates,
-    gate_registry,
     gate_results_json,
 )
+from skillpath.publish.registry import gate_registry
 from skillpath.publish.report import PublicationSummary, write_report
 from skillpath.publish.tables import BLOCKED, PUBLISHED, ensure_publish_tables
 from skillpath.settings import Settings
@@ -156,6 +160,9 @@ def publish(
             recs.loc[recs["personalised"].astype(bool), "person_key"].nunique()
         ),
         gates=results,
+        run_id=candidate.run_id,
+        mlflow_run_id=getattr(candidate.model_evaluation, "run_id", None),
+        champion=champion,
     )
     report_dir = write_report(settings.reports_dir, summary)
     log.info("publication %s: %s (%s)", publication_id, status, message)

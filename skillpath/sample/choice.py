@@ -5,9 +5,11 @@ believe I have, what everyone is taking — and the person then chooses among a 
 such candidates by taste (format, language, appeal). People judge their gaps by their
 own (inflated) view of their skills, not by the truth.
 
-With ``--inject-bias`` one gender group is steered away from leadership and advanced
-content regardless of skill: such a pick is, most of the time, replaced by ordinary
-content for their role. That is the history a model must not learn to repeat.
+With ``--inject-bias`` the steered groups of the chosen attributes (``STEERED``: women,
+persons aged 40 and over, persons with a disability) are steered away from leadership and
+advanced content regardless of skill: such a pick is, with probability
+``--bias-strength``, replaced by ordinary content for their role. That is the history a
+model must not learn to repeat.
 """
 
 from __future__ import annotations
@@ -21,8 +23,13 @@ from skillpath.sample.regimes import zipf_popularity
 
 CANDIDATES = 4  # options a person weighs before starting one
 ROLE_SHARE_OF_REST = 0.6  # of the starts that do not chase a gap, role-typical picks
-STEERED_GROUP = "female"
-STEER_PROBABILITY = 0.7
+# attribute -> the group it steers and who is in it
+STEERED_AGE = 40
+STEERED = {
+    "gender": "women",
+    "age": f"persons aged {STEERED_AGE} and over",
+    "disability": "persons with a disability",
+}
 ADVANCED_LEVEL = 4
 GAP, ROLE, POPULAR = 0, 1, 2  # habits
 CHUNK = 16384  # starts whose perceived gaps (starts × skills) are computed at once
@@ -54,14 +61,28 @@ def _cumulative(weights: np.ndarray) -> np.ndarray:
     return cum
 
 
+def steered_mask(people, attributes, year: int) -> np.ndarray:
+    """Who the injected bias steers: anyone in the steered group of any chosen attribute."""
+    masks = {
+        "gender": lambda: people.gender == "female",
+        "age": lambda: year - people.birth_year >= STEERED_AGE,
+        "disability": lambda: people.disability == "yes",
+    }
+    out = np.zeros(len(people.gender), dtype=bool)
+    for attribute in attributes:
+        out |= np.asarray(masks[attribute](), dtype=bool)
+    return out
+
+
 class Chooser:
     def __init__(self, org: Organisation):
         tax, people, catalog = org.tax, org.people, org.catalog
         self.people = people
         self.catalog = catalog
-        self.inject_bias = org.config.inject_bias
+        self.inject_bias = bool(org.config.inject_bias)
+        self.strength = org.config.bias_strength
         self.required, self.importance = tax.requirement_matrices()
-        self.steered = people.gender == STEERED_GROUP
+        self.steered = steered_mask(people, org.config.inject_bias, org.config.end_date.year)
         c = catalog
         valid = c.taught_skill >= 0
         taught = np.zeros((len(c), tax.n_skills))
@@ -187,7 +208,7 @@ class Chooser:
         chosen = cand[np.arange(n), np.argmax(utility, axis=1)]
 
         # drawn whether or not bias is injected, so both histories share their randomness
-        steer = rng.random(n) < STEER_PROBABILITY
+        steer = rng.random(n) < self.strength
         replacement = _sample_rows(t.plain_cum, role, rng.random(n))
         if self.inject_bias:
             steer &= self.steered[person] & self.advanced[chosen]

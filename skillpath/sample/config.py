@@ -15,6 +15,9 @@ import numpy as np
 from skillpath.sample.regimes import DEFAULT, REGIMES, Regime
 
 DEFAULT_END_DATE = date(2026, 10, 31)
+# --inject-bias: which group of each attribute is steered away from advanced content
+BIAS_ATTRIBUTES = ("gender", "age", "disability")
+DEFAULT_BIAS_STRENGTH = 0.7
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,8 @@ class SampleConfig:
     employees: int = 1000
     seed: int = 42
     months: int = 12
-    inject_bias: bool = False
+    inject_bias: tuple[str, ...] = ()  # attributes whose group is steered (BIAS_ATTRIBUTES)
+    bias_strength: float = DEFAULT_BIAS_STRENGTH  # probability a steered pick is replaced
     inject_defects: bool = False
     end_date: date = DEFAULT_END_DATE
     regime: str = DEFAULT  # a name of regimes.REGIMES
@@ -39,6 +43,14 @@ class SampleConfig:
             raise ValueError(f"--seed must be a non-negative integer (got {self.seed})")
         if self.regime not in REGIMES:
             raise ValueError(f"--regime must be one of {', '.join(REGIMES)} (got {self.regime!r})")
+        unknown = sorted(set(self.inject_bias) - set(BIAS_ATTRIBUTES))
+        if unknown:
+            raise ValueError(
+                f"--inject-bias: unknown attribute(s) {', '.join(unknown)} "
+                f"(choose from {', '.join(BIAS_ATTRIBUTES)})"
+            )
+        if not 0.0 <= self.bias_strength <= 1.0:
+            raise ValueError(f"--bias-strength must be between 0 and 1 (got {self.bias_strength})")
 
     @property
     def knobs(self) -> Regime:

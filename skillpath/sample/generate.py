@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skillpath.sample import tables
-from skillpath.sample.choice import ADVANCED_LEVEL, STEER_PROBABILITY, STEERED_GROUP
+from skillpath.sample.choice import ADVANCED_LEVEL, STEERED
 from skillpath.sample.config import SampleConfig
 from skillpath.sample.defects import Defects
 from skillpath.sample.files import CsvFile, FileStat, write_csv
@@ -63,7 +63,11 @@ class Summary:
             f"sample organisation: {cfg.employees:,} employees, {cfg.months} months "
             f"to {cfg.end_date}, seed {cfg.seed}"
             + (f", regime {cfg.regime}" if cfg.regime != DEFAULT else "")
-            + (", bias injected" if cfg.inject_bias else "")
+            + (
+                f", bias injected ({', '.join(cfg.inject_bias)}, strength {cfg.bias_strength})"
+                if cfg.inject_bias
+                else ""
+            )
             + (", defects injected" if cfg.inject_defects else ""),
             f"landing files in {self.landing_dir}:",
         ]
@@ -176,7 +180,8 @@ def _truth_meta(config: SampleConfig, model: BehaviourModel, defects: list[dict]
             "employees": config.employees,
             "seed": config.seed,
             "months": config.months,
-            "inject_bias": config.inject_bias,
+            "inject_bias": list(config.inject_bias),
+            "bias_strength": config.bias_strength,
             "inject_defects": config.inject_defects,
             "regime": config.knobs.as_dict(),
             "start_date": str(config.start_date),
@@ -184,9 +189,9 @@ def _truth_meta(config: SampleConfig, model: BehaviourModel, defects: list[dict]
         },
         "behaviour_model": model.as_dict(),
         "bias": {
-            "steered_group": STEERED_GROUP if config.inject_bias else None,
+            "steered_groups": [STEERED[a] for a in config.inject_bias],
             "steered_away_from": f"content at level >= {ADVANCED_LEVEL} or teaching leadership",
-            "probability": STEER_PROBABILITY if config.inject_bias else 0.0,
+            "probability": config.bias_strength if config.inject_bias else 0.0,
         },
         "defects": defects,
         "credit": CREDIT,
@@ -223,7 +228,7 @@ def generate(config: SampleConfig, landing_dir: Path, truth_dir: Path) -> Summar
         org,
         meta=_truth_meta(config, model, summary.defects),
         skills_start=skills_start,
-        steered=sim.chooser.steered & config.inject_bias,
+        steered=sim.chooser.steered & bool(config.inject_bias),
         assessment_ids=assessment_ids,
         assessment_levels=assessment_levels,
     )
