@@ -53,8 +53,22 @@ class MartsConfig:
 
 
 @dataclass(frozen=True)
+class ValidationSettings:
+    """``[training.validation]``: the values of ``ml.validation.ValidationConfig`` (config is
+    the bottom layer and cannot import ``ml``; orchestration hands them over, and a test
+    keeps the fields and shipped values equal to ``ml``'s defaults)."""
+
+    share: float
+    min_positives: int
+    max_persons: int
+    min_persons: int
+    fallback_epochs: int
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     threads: int
+    validation: ValidationSettings
 
 
 @dataclass(frozen=True)
@@ -110,6 +124,11 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "model_quality.resamples": (100, 100_000),
     "model_quality.min_persons": (1, 1_000_000),
     "model_quality.min_catalogue_coverage": (0.0, 1.0),
+    "training.validation.share": (0.01, 0.99),
+    "training.validation.min_positives": (2, 1000),
+    "training.validation.max_persons": (1, 10_000_000),
+    "training.validation.min_persons": (1, 10_000_000),
+    "training.validation.fallback_epochs": (1, 1000),
 }
 
 
