@@ -44,8 +44,10 @@ from ml.data import Marts
 from ml.dataset import mandatory_content
 from ml.features import FeatureSpace
 from ml.itemitem import ItemItem
+from ml.language import language_fit
 from ml.metrics import CHUNK
 from ml.metrics import top_k as _top_k
+from ml.skill_prior import expected_gaps
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +108,20 @@ def blend(
 @dataclass(frozen=True)
 class ContentSignals:
     """The blend's signals besides LightFM for the persons of one marts snapshot: gap
-    match (sparse persons × items), smoothed role rates (roles × items, person → role
-    row) and the item-item input (each person's history, sparse) with the item-item
-    weights aligned to the catalogue."""
+    match (computed per chunk of persons from their expected gaps and language fit, so
+    the persons × items pairs never exist for everyone at once), smoothed role rates
+    (roles × items, person → role row) and the item-item input (each person's history,
+    sparse) with the item-item weights aligned to the catalogue."""
 
-    gap: sp.csr_matrix
-    role: np.ndarray
-    role_row: np.ndarray  # -1: role unseen in history
-    history: sp.csr_matrix | None = None  # persons × item-item items (binary)
-    itemitem: np.ndarray | None = None  # item-item items × catalogue items (float32)
+    marts: Marts = field(repr=False)
+    persons: pd.Index
+    items: pd.Index
+    gaps: pd.DataFrame = field(repr=False)  # expected gaps > 0 of ``persons``
+    fit: pd.DataFrame = field(repr=False)  # language fit of ``persons``
+    role: np.ndarray = field(repr=False)
+    role_row: np.ndarray = field(repr=False)  # -1: role unseen in history
+    history: sp.csr_matrix | None = field(default=None, repr=False)  # persons × item-item items
+    itemitem: np.ndarray | None = field(default=None, repr=False)  # item-item × catalogue
 
     @classmethod
     def of(
@@ -131,16 +138,26 @@ class ContentSignals:
         history = history if history is not None else empty
         shares = smoothed_role_rates(history, marts.employees, items)
         role_of = marts.employees.set_index("person_key")["job_code"].astype(str)
+        gaps = expected_gaps(marts)
         return cls(
-            gap=gap_match(marts, persons, items),
+            marts=marts,
+            persons=persons,
+            items=items,
+            gaps=gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)],
+            fit=language_fit(marts, persons),
             role=shares.to_numpy(dtype=np.float32),
             role_row=shares.index.get_indexer(role_of.reindex(persons).to_numpy()),
             history=itemitem.history(history, persons) if itemitem is not None else None,
             itemitem=itemitem.aligned(items) if itemitem is not None else None,
         )
 
+    def _gap(self, idx: np.ndarray) -> np.ndarray:
+        rows, back = np.unique(idx, return_inverse=True)
+        match = gap_match(self.marts, self.persons[rows], self.items, self.gaps, self.fit)
+        return match.toarray().astype(np.float32)[back]
+
     def rows(self, idx: np.ndarray, unknown: np.ndarray) -> dict[str, np.ndarray]:
-        gap = self.gap[idx].toarray().astype(np.float32)
+        gap = self._gap(idx)
         role_row = np.where(unknown, -1, self.role_row[idx])
         role = np.zeros_like(gap) if self.role.size == 0 else self.role[np.maximum(role_row, 0)]
         role[role_row < 0] = 0.0
