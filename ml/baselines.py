@@ -106,12 +106,15 @@ def smoothed_role_rates(
     return _rates(roles, learners["job_code"].value_counts(), parent)
 
 
-def gap_teaching(marts: Marts, persons: pd.Index, items: pd.Index) -> pd.DataFrame:
+def gap_teaching(
+    marts: Marts, persons: pd.Index, items: pd.Index, gaps: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """(person_key, content_id, skill_id, level_taught, expected_level, weighted_gap) for
     every item teaching a skill the person lacks for their role (gap > 0), gaps and levels
     measured from the expected level (``ml.skill_prior``): without evidence a person is
-    not at 0, but where people in their role usually are."""
-    gaps = expected_gaps(marts)
+    not at 0, but where people in their role usually are. ``gaps``: ``expected_gaps``
+    already computed (a caller working through persons in chunks computes it once)."""
+    gaps = gaps if gaps is not None else expected_gaps(marts)
     gaps = gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)]
     pairs = gaps.merge(marts.content_skills, on="skill_id")
     pairs = pairs[pairs["content_id"].isin(items)]
@@ -141,7 +144,13 @@ NEXT_STEP = 1.0  # levels above the expected level where the next step sits
 STEP_WIDTH = 0.75  # spread (levels) of the next step around that target
 
 
-def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix:
+def gap_match(
+    marts: Marts,
+    persons: pd.Index,
+    items: pd.Index,
+    gaps: pd.DataFrame | None = None,
+    fit: pd.DataFrame | None = None,
+) -> sp.csr_matrix:
     """(persons × items) how likely an item is the person's next step on their gaps: a
     share of attention per gap skill (its weighted gap over the person's total) times a
     share of that skill's items, each weighted by closeness of its level to one level
@@ -155,8 +164,10 @@ def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix
     Dividing by the skill's items keeps a skill with a large catalogue from crowding out
     the other gaps. An item's closeness is scaled by how well its language suits the
     person (``ml.language``): the right course in a language they do not read is no
-    step at all. 0 where an item teaches none of the person's gaps."""
-    pairs = gap_teaching(marts, persons, items)
+    step at all. 0 where an item teaches none of the person's gaps. ``gaps``
+    (``expected_gaps``) and ``fit`` (``language_fit`` of at least ``persons``): computed
+    once by a caller that works through persons in chunks."""
+    pairs = gap_teaching(marts, persons, items, gaps)
     if pairs.empty:
         return sp.csr_matrix((len(persons), len(items)), dtype=np.float64)
     person = persons.get_indexer(pairs["person_key"])
@@ -168,7 +179,7 @@ def gap_match(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix
     )
     gap = pairs["weighted_gap"].to_numpy(float)[first]  # per (person, gap skill)
     attention = gap / np.bincount(person[first], weights=gap, minlength=len(persons))[person[first]]
-    fit = language_fit(marts, persons)
+    fit = language_fit(marts, persons) if fit is None else fit.reindex(persons)
     language = marts.content.set_index("content_id")["language"].reindex(items)
     column = fit.columns.get_indexer(language.astype("string").fillna(""))[item]
     readable = np.where(column >= 0, fit.to_numpy()[person, np.maximum(column, 0)], 1.0)

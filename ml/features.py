@@ -3,9 +3,11 @@
 Why tokens: LightFM represents a person as the sum of the embeddings of their features,
 so anything expressed as tokens — role, department, a skill at a level, a format that
 works for them, the items they already did — generalises to people the model never saw.
-No person has an identity feature: a person is *only* their features, so a new hire
-is scored exactly like an established colleague with the same role and skills, and the
-model holds no per-person parameters (nothing to erase from it, no person key inside).
+No person has an identity feature: to LightFM a person is *only* their features, so a
+new hire is scored exactly like an established colleague with the same role and skills,
+and the model holds no per-person parameters (nothing to erase from it, no person key
+inside). What is personal — the person's own history — enters through the item-item
+signal of the blend (ml.itemitem), computed at scoring time, not stored.
 Items do get an identity token besides their metadata, since catalogue items are not
 personal and identity lets popular items carry their own signal; new content has no
 identity token and is scored from its metadata alone.

@@ -10,16 +10,21 @@ is how new hires and new content get scores from their features without retraini
 ``unbound()`` drops the person rows, which is the form that is stored in MLflow: the
 artifact holds weights and vocabularies only, never a person key.
 
-The score is a blend (stacking) of three signals, each standardised per person over the
-items (z-score) so that weights compare like with like: the LightFM score, gap match
-(the skill-gap rule: how likely an item is the next step on the person's gaps) and role
-popularity (the share of the role's learners who took an item, shrunk to the job
-family's: ``ml.baselines.smoothed_role_rates``). LightFM learns behaviour from few
-interactions per person; the two rules carry what is known without learning — what the
-role needs and what colleagues in the role take — and are exact for people the model has
-little on. The weights are fitted on a validation slice inside the training history
-(ml.train) and travel with the model; a model with weight only on ``lightfm`` ranks
-exactly as LightFM alone.
+The score is a blend (stacking) of four signals, each standardised per person over the
+items (z-score) so that weights compare like with like: the LightFM score (from the
+person's features: role, skills, gaps, format affinity), item-item (EASE weights applied
+to the person's own history at scoring time: ``ml.itemitem``), gap match (the skill-gap
+rule: how likely an item is the next step on the person's gaps) and role popularity (the
+share of the role's learners who took an item, shrunk to the job family's:
+``ml.baselines.smoothed_role_rates``). Item-item is what makes a known person's list
+their own; LightFM and the two rules carry what is known of anyone — what people with
+these features take, what the role needs, what colleagues in the role take — and are all
+a new hire without history gets (their item-item row is zero). The weights are fitted on
+validation persons inside the training history (ml.train) and travel with the model; a
+model with weight only on ``lightfm`` ranks exactly as LightFM alone.
+
+Nothing in a stored (unbound) model belongs to a person: LightFM has no user identity
+feature (ml.features) and the item-item weights are items × items.
 """
 
 from __future__ import annotations
@@ -38,8 +43,11 @@ from ml.baselines import gap_match, smoothed_role_rates
 from ml.data import Marts
 from ml.dataset import mandatory_content
 from ml.features import FeatureSpace
+from ml.itemitem import ItemItem
+from ml.language import language_fit
 from ml.metrics import CHUNK
 from ml.metrics import top_k as _top_k
+from ml.skill_prior import expected_gaps
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +78,8 @@ def score_matrix(users: Representations, items: Representations) -> np.ndarray:
     return out
 
 
-BLEND_SIGNALS = ("lightfm", "gap", "role")
-LIGHTFM_ONLY = {"lightfm": 1.0, "gap": 0.0, "role": 0.0}
+BLEND_SIGNALS = ("lightfm", "itemitem", "gap", "role")
+LIGHTFM_ONLY = {"lightfm": 1.0, "itemitem": 0.0, "gap": 0.0, "role": 0.0}
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:
@@ -99,46 +107,78 @@ def blend(
 
 @dataclass(frozen=True)
 class ContentSignals:
-    """The rule signals of the blend for the persons of one marts snapshot: gap match
-    (sparse persons × items) and smoothed role rates (roles × items, person → role row)."""
+    """The blend's signals besides LightFM for the persons of one marts snapshot: gap
+    match (computed per chunk of persons from their expected gaps and language fit, so
+    the persons × items pairs never exist for everyone at once), smoothed role rates
+    (roles × items, person → role row) and the item-item input (each person's history,
+    sparse) with the item-item weights aligned to the catalogue."""
 
-    gap: sp.csr_matrix
-    role: np.ndarray
-    role_row: np.ndarray  # -1: role unseen in history
+    marts: Marts = field(repr=False)
+    persons: pd.Index
+    items: pd.Index
+    gaps: pd.DataFrame = field(repr=False)  # expected gaps > 0 of ``persons``
+    fit: pd.DataFrame = field(repr=False)  # language fit of ``persons``
+    role: np.ndarray = field(repr=False)
+    role_row: np.ndarray = field(repr=False)  # -1: role unseen in history
+    history: sp.csr_matrix | None = field(default=None, repr=False)  # persons × item-item items
+    itemitem: np.ndarray | None = field(default=None, repr=False)  # item-item × catalogue
 
     @classmethod
     def of(
-        cls, marts: Marts, history: pd.DataFrame | None, persons: pd.Index, items: pd.Index
+        cls,
+        marts: Marts,
+        history: pd.DataFrame | None,
+        persons: pd.Index,
+        items: pd.Index,
+        itemitem: ItemItem | None = None,
     ) -> ContentSignals:
         """``history`` should already be without mandatory content (it would dominate
         every role's popularity without being a candidate)."""
         empty = pd.DataFrame(columns=["person_key", "content_id", "weight"])
-        shares = smoothed_role_rates(
-            history if history is not None else empty, marts.employees, items
-        )
+        history = history if history is not None else empty
+        shares = smoothed_role_rates(history, marts.employees, items)
         role_of = marts.employees.set_index("person_key")["job_code"].astype(str)
+        gaps = expected_gaps(marts)
         return cls(
-            gap=gap_match(marts, persons, items),
+            marts=marts,
+            persons=persons,
+            items=items,
+            gaps=gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)],
+            fit=language_fit(marts, persons),
             role=shares.to_numpy(dtype=np.float32),
             role_row=shares.index.get_indexer(role_of.reindex(persons).to_numpy()),
+            history=itemitem.history(history, persons) if itemitem is not None else None,
+            itemitem=itemitem.aligned(items) if itemitem is not None else None,
         )
 
+    def _gap(self, idx: np.ndarray) -> np.ndarray:
+        rows, back = np.unique(idx, return_inverse=True)
+        match = gap_match(self.marts, self.persons[rows], self.items, self.gaps, self.fit)
+        return match.toarray().astype(np.float32)[back]
+
     def rows(self, idx: np.ndarray, unknown: np.ndarray) -> dict[str, np.ndarray]:
-        gap = self.gap[idx].toarray().astype(np.float32)
+        gap = self._gap(idx)
         role_row = np.where(unknown, -1, self.role_row[idx])
         role = np.zeros_like(gap) if self.role.size == 0 else self.role[np.maximum(role_row, 0)]
         role[role_row < 0] = 0.0
         gap[unknown] = 0.0
-        return {"gap": gap, "role": role}
+        if self.history is None or self.itemitem is None:
+            itemitem = np.zeros_like(gap)
+        else:
+            itemitem = np.asarray(self.history[idx] @ self.itemitem, dtype=np.float32)
+            itemitem[unknown] = 0.0
+        return {"itemitem": itemitem, "gap": gap, "role": role}
 
 
 @dataclass(frozen=True)
 class Recommender:
-    """LightFM weights + feature vocabularies (+ a bound snapshot for scoring)."""
+    """LightFM weights + feature vocabularies + item-item weights (+ a bound snapshot
+    for scoring: the persons' features and histories)."""
 
     model: LightFM = field(repr=False)
     features: FeatureSpace = field(repr=False)
     params: Mapping[str, Any]
+    itemitem: ItemItem | None = field(default=None, repr=False)
     weights: Mapping[str, float] = field(default_factory=lambda: dict(LIGHTFM_ONLY))
     run_id: str | None = None  # the MLflow run that logged this model
     item_ids: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
@@ -153,9 +193,9 @@ class Recommender:
         history: pd.DataFrame | None,
         content_ids: Sequence[str] | None = None,
     ) -> Recommender:
-        """Features of every person in ``marts.employees`` (history = their interactions,
-        also the source of role popularity) and of ``content_ids`` (default: all of
-        ``dim_content``)."""
+        """Features of every person in ``marts.employees`` (history = their interactions:
+        the item-item input and the source of role popularity) and of ``content_ids``
+        (default: all of ``dim_content``)."""
         persons = marts.employees["person_key"].astype(str).to_numpy()
         items = np.asarray(
             content_ids if content_ids is not None else marts.content["content_id"].astype(str),
@@ -173,7 +213,11 @@ class Recommender:
             _users=users,
             _person_row=pd.Series(np.arange(len(persons)), index=pd.Index(persons, dtype=object)),
             _signals=ContentSignals.of(
-                marts, history, pd.Index(persons, dtype=object), pd.Index(items, dtype=object)
+                marts,
+                history,
+                pd.Index(persons, dtype=object),
+                pd.Index(items, dtype=object),
+                self.itemitem,
             ),
         )
 
@@ -199,8 +243,16 @@ class Recommender:
 
     def score(self, person_keys: Sequence[str]) -> np.ndarray:
         """float32 (len(person_keys), len(item_ids)); higher is better: the blend of
-        LightFM, gap match and role popularity (module docstring). Persons missing from
-        the bound snapshot get an empty feature row (item biases only) and no rule signal."""
+        LightFM, item-item, gap match and role popularity (module docstring). Persons
+        missing from the bound snapshot get an empty feature row (item biases only), no
+        history and no rule signal. Computed ``CHUNK`` persons at a time into the result, so
+        the signals' temporaries stay the size of a chunk at any number of persons."""
+        out = np.empty((len(person_keys), len(self.item_ids)), dtype=np.float32)
+        for start in range(0, len(person_keys), CHUNK):
+            out[start : start + CHUNK] = self._score(list(person_keys[start : start + CHUNK]))
+        return out
+
+    def _score(self, person_keys: Sequence[str]) -> np.ndarray:
         raw, idx, unknown = self._lightfm(person_keys)
         if not any(self.weights.get(name) for name in BLEND_SIGNALS[1:]):
             return blend(self.weights, {"lightfm": raw})

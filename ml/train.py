@@ -1,17 +1,26 @@
-"""Fitting LightFM on the interactions, with early stopping on the latest weeks.
+"""Fitting the recommender: LightFM on features, EASE item-item weights, and the blend,
+with the epochs, λ and blend weights chosen on validation persons.
 
 Determinism: LightFM draws its initial weights and its SGD sampling from
 ``random_state``; with ``num_threads=1`` two fits with the same seed and data give
 identical weights (tested). With more threads the Hogwild updates race, so results vary
-slightly between runs: use one thread when a run must be reproduced exactly.
+slightly between runs: use one thread when a run must be reproduced exactly. EASE is a
+closed form (no randomness); the validation persons are drawn with ``seed``.
 
-Validation: the last ``validation_weeks`` of the training period are held back, the
-model is fitted epoch by epoch on the rest and scored on them (NDCG@k, mandatory content
-excluded as in the hold-out: ``ml.dataset.mandatory_content``); the best epoch count and the blend
-weights fitted there (``Recipe``) are then used to refit from scratch on the whole training
-period, so the most recent weeks — the most relevant for the next recommendations — are
-learned. Nothing is ever chosen on the evaluation hold-out (ml.evaluate), which lies after
-the whole training period.
+Validation by persons, not by weeks (``ml.validation``): each validation person's
+latest share of positives is held back, everything else trains, and features are as of
+each person's own cut.
+
+What validation decides (``Recipe``): the LightFM epochs (best NDCG@k of LightFM alone,
+stopping ``patience`` epochs after the best, never before ``min_epochs``), EASE's λ (best
+NDCG@k of item-item alone over ``ml.itemitem.L2_SCALES``) and the blend weights (the grid
+point with the best NDCG@k on those scores). The recipe is then used to refit from
+scratch on the whole training period. When fewer than ``validation.min_persons`` qualify,
+or no approach finds a single validation positive, validation cannot decide: the run
+logs a warning, fits ``validation.fallback_epochs`` epochs, the fallback λ and
+``FALLBACK_BLEND``, and says so in ``Recipe.fallback`` (the model parameter
+``validation_fallback``, which the model-quality gate reports as a warning). Nothing is
+ever chosen on the evaluation hold-out (ml.evaluate).
 """
 
 from __future__ import annotations
@@ -25,16 +34,12 @@ import pandas as pd
 from lightfm import LightFM
 
 from ml.data import Marts
-from ml.dataset import (
-    as_of,
-    build_interactions,
-    mandatory_content,
-    temporal_split,
-    to_matrix,
-)
+from ml.dataset import as_of, build_interactions, mandatory_content, to_matrix
 from ml.features import FeatureConfig, FeatureSpace
+from ml.itemitem import L2_SCALES, ItemItem, gram, item_columns, l2_grid, solve_path
 from ml.metrics import hits, ndcg_at_k, top_k
 from ml.model import (
+    BLEND_SIGNALS,
     LIGHTFM_ONLY,
     ContentSignals,
     Recommender,
@@ -43,6 +48,7 @@ from ml.model import (
     score_matrix,
     standardise,
 )
+from ml.validation import ValidationConfig, validation_split
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +70,22 @@ class TrainConfig:
     recency_half_life_weeks: float | None = 13.0
     num_threads: int = 2  # 1 to reproduce weights exactly (module docstring)
     seed: int = 42
-    validation_weeks: int = 4
     patience: int = 5
     min_epochs: int = 5
+    itemitem_max_items: int = 8000  # EASE is dense in items: the most-taken ones are learned
     blend_step: float = 0.1  # grid of the blend weights; 0: LightFM alone
     k: int = 10
     min_interactions: int = 200
     min_persons: int = 20
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
     def as_params(self) -> dict[str, object]:
-        """Flat parameters for MLflow (feature settings prefixed ``features.``)."""
-        params = {k: v for k, v in asdict(self).items() if k != "features"}
-        params.update({f"features.{k}": v for k, v in asdict(self.features).items()})
+        """Flat parameters for MLflow (sections prefixed: ``features.``, ``validation.``)."""
+        sections = ("features", "validation")
+        params = {k: v for k, v in asdict(self).items() if k not in sections}
+        for name in sections:
+            params.update({f"{name}.{k}": v for k, v in asdict(getattr(self, name)).items()})
         return params
 
 
@@ -166,27 +175,54 @@ class _Problem:
         )
 
 
+# the blend when validation cannot fit one: with nothing to choose on, no signal is
+# preferred (ml/README.md, "Validation by persons", has the figures)
+FALLBACK_BLEND = {"lightfm": 0.25, "itemitem": 0.25, "gap": 0.25, "role": 0.25}
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """What validation decides: how many epochs, and the blend weights (ml.model)."""
+    """What validation decides: LightFM epochs, EASE's λ as a multiple of the mean takers
+    per item (``ml.itemitem.l2_grid``: the same multiple suits the evaluation's history
+    and the production's larger one; None: the fallback) and the blend weights
+    (ml.model); ``fallback`` says why validation could not decide them (empty: it did)."""
 
     epochs: int
     weights: dict[str, float]
+    itemitem_l2_scale: float | None = None
     curve: tuple[float, ...] = ()  # validation NDCG@k of LightFM alone, per epoch
     blend_ndcg: float = float("nan")  # validation NDCG@k of the chosen blend
     persons: int = 0  # validation persons
+    fallback: str = ""
+
+    @classmethod
+    def fallback_for(cls, config: TrainConfig, reason: str, persons: int = 0) -> Recipe:
+        log.warning(
+            "validation cannot decide (%s): %d LightFM epochs, default item-item λ and "
+            "blend %s are used instead; the run is flagged (validation_fallback)",
+            reason,
+            config.validation.fallback_epochs,
+            FALLBACK_BLEND,
+        )
+        epochs = config.validation.fallback_epochs
+        return cls(epochs, dict(FALLBACK_BLEND), persons=persons, fallback=reason)
 
 
 def _simplex(step: float) -> list[dict[str, float]]:
-    """Every weighting of the blend signals on a grid of ``step``, LightFM-heaviest first
-    (so on a tie the learned signal wins)."""
+    """Every weighting of the blend signals on a grid of ``step``, in lexicographic order
+    of ``BLEND_SIGNALS`` from the heaviest (so on a tie LightFM, then item-item, win)."""
     n = round(1 / step)
-    grid = [
-        {"lightfm": i / n, "gap": j / n, "role": (n - i - j) / n}
-        for i in range(n, -1, -1)
-        for j in range(n - i, -1, -1)
-    ]
-    return grid
+
+    def spread(total: int, names: tuple[str, ...]) -> list[dict[str, int]]:
+        if len(names) == 1:
+            return [{names[0]: total}]
+        return [
+            {names[0]: i, **rest}
+            for i in range(total, -1, -1)
+            for rest in spread(total - i, names[1:])
+        ]
+
+    return [{k: v / n for k, v in w.items()} for w in spread(n, BLEND_SIGNALS)]
 
 
 def _ndcg(scores: np.ndarray, positives, exclude, k: int) -> float:
@@ -201,28 +237,28 @@ def _validate(
     items: pd.Index,
     mandatory: pd.Index,
     config: TrainConfig,
-) -> Recipe | None:
-    """Epochs and blend weights chosen on the last ``validation_weeks`` of ``history``
-    (None when those weeks hold no positive to judge by).
+) -> Recipe:
+    """Epochs, λ and blend weights chosen on validation persons (module docstring), or the
+    flagged fallback when validation cannot decide.
 
-    Same protocol as the hold-out (ml.evaluate), one level down: the model is fitted on
-    the earlier part with features as of its end, and every candidate list excludes what
-    the person touched before and the mandatory content. Epochs: the best NDCG@k of
-    LightFM alone, stopping ``patience`` epochs after the best, never before
-    ``min_epochs`` (the first epochs are noisy). Blend: the grid point with the best
-    NDCG@k, on that best epoch's scores.
+    Same protocol as the per-person hold-out (ml.evaluate), one level down: every
+    candidate list excludes what the person touched before their cut and the mandatory
+    content; features are as of each person's cut.
     """
-    if config.validation_weeks <= 0 or history.empty:
-        return None
-    split = temporal_split(history, config.validation_weeks)
-    if split.holdout.empty or split.history[split.history["weight"] > 0].empty:
-        log.info("no validation positives in the last %d weeks", config.validation_weeks)
-        return None
-    past = as_of(marts, split.cutoff)
+    if history.empty:
+        return Recipe.fallback_for(config, "no history to validate on")
+    split = validation_split(history, config.validation, config.seed)
+    persons = pd.Index(sorted(set(split.holdout["person_key"].astype(str))), dtype=object)
+    if len(persons) < config.validation.min_persons:
+        return Recipe.fallback_for(
+            config,
+            f"{len(persons)} validation persons with at least "
+            f"{config.validation.min_positives} positives (need "
+            f"{config.validation.min_persons})",
+            len(persons),
+        )
+    past = as_of(marts, split.cutoffs)
     problem = _Problem.build(space, past, split.history, items, config.recency_half_life_weeks)
-    persons = pd.Index(
-        sorted(set(split.holdout["person_key"]) & set(problem.persons)), dtype=object
-    )
     positives = to_matrix(split.holdout, persons, items)
     exclude = to_matrix(split.history, persons, items).tolil()
     exclude[:, items.get_indexer(mandatory)] = 1.0
@@ -242,21 +278,46 @@ def _validate(
             best, best_epoch, best_scores = curve[-1], epoch, scores
         elif epoch >= config.min_epochs and epoch - best_epoch >= config.patience:
             break
-    parts = {"lightfm": standardise(best_scores)}
-    signals = ContentSignals.of(past, split.history, persons, items)
-    parts.update(
-        {
-            n: standardise(v)
-            for n, v in signals.rows(np.arange(len(persons)), np.zeros(len(persons), bool)).items()
-        }
+    l2_scale, itemitem_scores, itemitem_ndcg = _choose_l2(
+        split.history, persons, items, positives, exclude, config
     )
-    weights, blend_ndcg = LIGHTFM_ONLY, best
+    parts = {"lightfm": standardise(best_scores), "itemitem": standardise(itemitem_scores)}
+    signals = ContentSignals.of(past, split.history, persons, items)
+    rules = signals.rows(np.arange(len(persons)), np.zeros(len(persons), bool))
+    parts.update({n: standardise(rules[n]) for n in ("gap", "role")})
+    if max(best, itemitem_ndcg) <= 0:
+        return Recipe.fallback_for(
+            config, f"no validation positive ranked in the top {config.k}", len(persons)
+        )
+    weights, blend_ndcg = dict(LIGHTFM_ONLY), best
     if config.blend_step:
         for candidate in _simplex(config.blend_step):
             value = _ndcg(blend(candidate, parts, standardised=True), positives, exclude, config.k)
             if value > blend_ndcg + 1e-9:
                 weights, blend_ndcg = candidate, value
-    return Recipe(best_epoch, dict(weights), tuple(curve), blend_ndcg, len(persons))
+    return Recipe(best_epoch, weights, l2_scale, tuple(curve), blend_ndcg, len(persons))
+
+
+def _choose_l2(
+    history: pd.DataFrame,
+    persons: pd.Index,
+    items: pd.Index,
+    positives,
+    exclude,
+    config: TrainConfig,
+) -> tuple[float, np.ndarray, float]:
+    """EASE's λ scale with the best validation NDCG@k over the grid, its scores and NDCG."""
+    columns = item_columns(history, config.itemitem_max_items)
+    g = gram(history, columns)
+    best = (float("nan"), np.zeros(positives.shape, np.float32), -1.0)
+    grid = dict(zip(l2_grid(g, L2_SCALES), L2_SCALES, strict=True))
+    for l2, weights in solve_path(g, list(grid)):
+        model = ItemItem(columns, weights, l2)
+        scores = np.asarray(model.history(history, persons) @ model.aligned(items), np.float32)
+        value = _ndcg(scores, positives, exclude, config.k)
+        if value > best[2] + 1e-9:
+            best = (grid[l2], scores, value)
+    return best
 
 
 def train(
@@ -267,8 +328,9 @@ def train(
 
     Mandatory content (ml.dataset.mandatory_content) is left out: it is not a choice, so
     it teaches nothing about preferences, and it is never a candidate. Without ``recipe``
-    the epochs and blend weights are chosen on a validation slice of ``history``
+    the epochs, λ and blend weights are chosen on validation persons of ``history``
     (``_validate``); with one (e.g. the evaluated run's), they are reused as they are.
+    The model stores no per-person parameter (ml.model): persons are bound afterwards.
     """
     check_enough(history, config)
     mandatory = mandatory_content(marts.content)
@@ -276,16 +338,18 @@ def train(
     space = FeatureSpace.fit(marts, history, config.features)
     items = pd.Index(marts.content["content_id"].astype(str), dtype=object)
     if recipe is None:
-        recipe = _validate(space, marts, history, items, mandatory, config) or Recipe(
-            config.epochs, dict(LIGHTFM_ONLY)
-        )
+        recipe = _validate(space, marts, history, items, mandatory, config)
+    itemitem = ItemItem.fit(history, recipe.itemitem_l2_scale, config.itemitem_max_items)
     problem = _Problem.build(space, marts, history, items, config.recency_half_life_weeks)
     model = _new_model(config)
     for _ in range(recipe.epochs):
         problem.fit_epoch(model, config)
     log.info(
-        "trained %d epochs on %d interactions (%d mandatory items left out); blend %s",
+        "trained %d epochs and item-item on %d items (λ %.1f) on %d interactions "
+        "(%d mandatory items left out); blend %s",
         recipe.epochs,
+        len(itemitem.items),
+        itemitem.l2,
         problem.interactions.nnz,
         len(mandatory),
         recipe.weights,
@@ -296,6 +360,10 @@ def train(
         "validation_curve": list(recipe.curve),
         "validation_ndcg_blend": recipe.blend_ndcg,
         "validation_persons": recipe.persons,
+        "validation_fallback": recipe.fallback,
+        "itemitem_l2_scale": recipe.itemitem_l2_scale,
+        "itemitem_l2": itemitem.l2,
+        "itemitem_items": len(itemitem.items),
         **{f"blend_{name}": w for name, w in recipe.weights.items()},
         "mandatory_items": len(mandatory),
         "n_interactions": int(problem.interactions.nnz),
@@ -309,12 +377,20 @@ def train(
         features=space,
         params=params,
         weights=recipe.weights,
+        itemitem=itemitem,
     ).bind(marts, history)
 
 
 def recipe_of(model: Recommender) -> Recipe:
-    """The recipe a trained model was fitted with, to fit another one the same way."""
-    return Recipe(int(model.params["epochs_trained"]), dict(model.weights))
+    """The recipe a trained model was fitted with, to fit another one the same way (the
+    fallback flag travels with it: a production model fitted with a fallback recipe is
+    no better validated than the evaluated one)."""
+    return Recipe(
+        int(model.params["epochs_trained"]),
+        dict(model.weights),
+        model.params.get("itemitem_l2_scale"),
+        fallback=str(model.params.get("validation_fallback", "")),
+    )
 
 
 def train_on_all(marts: Marts, config: TrainConfig, recipe: Recipe | None = None) -> Recommender:

@@ -32,7 +32,10 @@ def dbt_resource() -> DbtCliResource:
 
 
 def prepare_manifest() -> Path:
-    dbt_project.preparer.prepare(dbt_project)
+    """``dbt parse`` with the dbt beside this interpreter: dagster-dbt's own preparer runs
+    whatever ``dbt`` is on PATH, which a virtualenv that is not activated does not provide
+    (``.venv/bin/python -m pytest`` after a model changed, ``.venv/bin/skillpath run``)."""
+    dbt_resource().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
 
 

@@ -55,8 +55,22 @@ class MartsConfig:
 
 
 @dataclass(frozen=True)
+class ValidationSettings:
+    """``[training.validation]``: the values of ``ml.validation.ValidationConfig`` (config is
+    the bottom layer and cannot import ``ml``; orchestration hands them over, and a test
+    keeps the fields and shipped values equal to ``ml``'s defaults)."""
+
+    share: float
+    min_positives: int
+    max_persons: int
+    min_persons: int
+    fallback_epochs: int
+
+
+@dataclass(frozen=True)
 class TrainingConfig:
     threads: int
+    validation: ValidationSettings
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,11 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "fairness.alpha": (1e-6, 0.5),
     "fairness.n_boot": (100, 100_000),
     "fairness.mitigation_max_relevance_loss": (0.0, 1.0),
+    "training.validation.share": (0.01, 0.99),
+    "training.validation.min_positives": (2, 1000),
+    "training.validation.max_persons": (1, 10_000_000),
+    "training.validation.min_persons": (1, 10_000_000),
+    "training.validation.fallback_epochs": (1, 1000),
 }
 
 

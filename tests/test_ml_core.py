@@ -12,7 +12,7 @@ from ml.dataset import build_interactions, interaction_weight
 from ml.evaluate import GLOBAL_TIME, RAW, EvalConfig, evaluate_protocol
 from ml.features import FeatureSpace
 from ml.model import LIGHTFM_ONLY, Representations, standardise
-from ml.train import InsufficientData, TrainConfig, recency_weighted, train
+from ml.train import InsufficientData, Recipe, TrainConfig, recency_weighted, train
 from ml.vanilla import VanillaConfig
 from tests.fixtures.ml.synthetic import make_org
 
@@ -93,9 +93,10 @@ def test_sensitive_attributes_change_no_feature(org):
 
 def test_training_is_deterministic_under_a_seed(org):
     history = build_interactions(org.marts)
-    a = train(org.marts, history, replace(CONFIG, epochs=3, validation_weeks=0))
-    b = train(org.marts, history, replace(CONFIG, epochs=3, validation_weeks=0))
-    c = train(org.marts, history, replace(CONFIG, epochs=3, validation_weeks=0, seed=7))
+    recipe = Recipe(3, dict(LIGHTFM_ONLY))
+    a = train(org.marts, history, CONFIG, recipe)
+    b = train(org.marts, history, CONFIG, recipe)
+    c = train(org.marts, history, replace(CONFIG, seed=7), recipe)
     keys = list(org.marts.employees["person_key"][:20])
     np.testing.assert_array_equal(a.score(keys), b.score(keys))
     assert not np.array_equal(a.score(keys), c.score(keys))

@@ -31,8 +31,9 @@ from ml.evaluate import (
 )
 from ml.evidence import EvidenceRules, profile_as_of
 from ml.metrics import gini, paired_bootstrap, per_person
+from ml.model import LIGHTFM_ONLY
 from ml.runs import EvaluationOutcome
-from ml.train import TrainConfig, train
+from ml.train import Recipe, TrainConfig, train
 from ml.vanilla import VanillaConfig
 from skillpath.config import load_config
 from skillpath.publish.gates import FAILED, PASSED, WARNING, GateContext, model_quality_gate
@@ -312,9 +313,7 @@ def test_mandatory_content_is_no_candidate_and_no_positive_for_any_approach(org)
     }
     result = judge(holdout, pop, config)
     assert campaign not in set(result.lists["content_id"].astype(str))
-    model = train(
-        holdout.marts, holdout.split.history, replace(CONFIG, epochs=2, validation_weeks=0)
-    )
+    model = train(holdout.marts, holdout.split.history, CONFIG, Recipe(2, dict(LIGHTFM_ONLY)))
     assert model.params["mandatory_items"] == 1
 
 

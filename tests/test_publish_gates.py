@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from ml.runs import EvaluationOutcome
+from ml.train import FALLBACK_BLEND, Recipe
 from skillpath.publish.gates import GateResult
 from skillpath.publish.publication import Candidate, publish
 from skillpath.publish.registry import gate_registry
@@ -133,6 +135,17 @@ def test_narrow_lists_warn_and_never_block(settings: Settings) -> None:
     assert gate.figures["publication.exposure_gini"] > 0.9
     assert "of the recommendable catalogue" in gate.message
     assert f"model_quality: {gate.message}" in result.warnings
+
+
+def test_a_model_fitted_without_validation_warns_and_does_not_block(settings: Settings) -> None:
+    flagged = replace(GOOD_EVAL, recipe=Recipe(30, dict(FALLBACK_BLEND), fallback="3 persons"))
+    gate = next(g for g in _publish(settings, "a", flagged).gates if g.name == "model_quality")
+    assert gate.passed and gate.status == "warning"
+    assert "validation could not choose" in gate.message and "3 persons" in gate.message
+    assert gate.figures["validation_fallback"] == "3 persons"
+    validated = replace(GOOD_EVAL, recipe=Recipe(12, dict(FALLBACK_BLEND)))
+    gate = next(g for g in _publish(settings, "b", validated).gates if g.name == "model_quality")
+    assert gate.status == "passed", gate.message
 
 
 def test_lists_that_use_what_they_can_reach_do_not_warn(settings: Settings) -> None:

@@ -9,6 +9,8 @@ little data). Evaluating first means the production fit needs no validation of i
 and what is published is what was judged.
 """
 
+import dataclasses
+
 import dagster as dg
 import mlflow
 
@@ -19,6 +21,7 @@ from ml.evaluate import MODEL, POPULARITY, RAW, VANILLA, EvalConfig
 from ml.model import Recommender
 from ml.runs import EvaluationOutcome, evaluate_and_log, model_sizes, train_and_log
 from ml.train import InsufficientData, TrainConfig
+from ml.validation import ValidationConfig
 from ml.vanilla import VanillaConfig
 from orchestration.resources import SkillpathResource
 from skillpath.warehouse import connect
@@ -29,7 +32,9 @@ MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES.values()]
 
 
 def _train_config(skillpath: SkillpathResource) -> TrainConfig:
-    return TrainConfig(num_threads=skillpath.settings().config.training.threads)
+    training = skillpath.settings().config.training
+    validation = ValidationConfig(**dataclasses.asdict(training.validation))
+    return TrainConfig(num_threads=training.threads, validation=validation)
 
 
 def _eval_config(skillpath: SkillpathResource) -> EvalConfig:
@@ -130,6 +135,7 @@ def recommender_model(
             "mlflow_run_id": model.run_id or "",
             "epochs": int(model.params["epochs_trained"]),
             "evaluated_recipe": recipe is not None,
+            "validation_fallback": str(model.params["validation_fallback"]),
             **{k: dg.MetadataValue.int(v) for k, v in model_sizes(model).items()},
         }
     )

@@ -211,6 +211,13 @@ class ModelQualityGate:
             return _result(self.name, False, message, figures)
         evaluation = outcome.evaluation
         figures.update(evaluation_figures(evaluation))
+        fallback = outcome.recipe.fallback if outcome.recipe is not None else ""
+        figures["validation_fallback"] = fallback
+        if fallback:
+            warnings.append(
+                f"validation could not choose the model's epochs and blend ({fallback}): "
+                "fitted with the documented fallback (ml/README.md, Validation by persons)"
+            )
         gate = evaluation.gate
         if gate.counts["persons"] < self.min_persons:
             warnings.append(
