@@ -463,12 +463,13 @@ def evaluate_model(
 ) -> tuple[Recommender, ModelEvaluation]:
     """Every protocol of ``config``; the model returned is the gate protocol's (its recipe
     is what the production model is fitted with)."""
-    models, results = {}, {}
+    gate_model, results = None, {}
     for protocol in config.protocols:
-        models[protocol], results[protocol] = evaluate_protocol(
-            marts, protocol, train_config, config
-        )
-    return models[config.gate_protocol], ModelEvaluation(results, config.gate_protocol)
+        model, results[protocol] = evaluate_protocol(marts, protocol, train_config, config)
+        if protocol == config.gate_protocol:
+            gate_model = model  # the other protocol's model is let go at once (memory)
+    assert gate_model is not None  # EvalConfig checks that the gate protocol is evaluated
+    return gate_model, ModelEvaluation(results, config.gate_protocol)
 
 
 TruthOutcome = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
