@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
 
 
-def _instance(settings: Settings) -> dg.DagsterInstance:
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
     level = "DEBUG" if log.isEnabledFor(logging.DEBUG) else "INFO"
     return job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        instance=_instance(settings),
+        instance=dagster_instance(settings),
         raise_on_error=False,
         tags=code_location_tags(),  # listed under its job in make ui
     )

@@ -11,6 +11,7 @@ import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -23,6 +24,7 @@ from skillpath.ingest.ledger import (
     HELD,
     UNMATCHED,
     FileResult,
+    accept_delivery,
     awaiting_new_persons,
     ensure_ingest_layout,
     is_accepted,
@@ -302,6 +304,38 @@ def ingest_source(settings: Settings, table: str) -> SourceResult:
     with connect(settings.warehouse) as con:
         prepare_connection(con, settings)
         return ingest_source_with(con, settings, table)
+
+
+def accept_held(settings: Settings, names: list[str]) -> list[str]:
+    """Confirm held snapshots (``skillpath ingest --accept FILE``): each name, relative to
+    the landing directory (or a path inside it), must be a file whose latest delivery
+    was held as suspect_truncated, unchanged since. Returns the relative names; raises
+    ``ValueError`` naming what is wrong, and then accepts none."""
+    with connect(settings.warehouse) as con:
+        prepare_connection(con, settings)
+        accepted = []
+        for name in names:
+            path = Path(name)
+            if path.is_absolute() or not (settings.landing_dir / path).exists():
+                path = Path(name).resolve()
+                if not path.is_relative_to(settings.landing_dir):
+                    raise ValueError(f"{name}: no such file in {settings.landing_dir}")
+                path = path.relative_to(settings.landing_dir)
+            relative = path.as_posix()
+            digest = checksum(settings.landing_dir / relative)
+            latest = latest_delivery(con, relative)
+            if latest is None or latest.status != HELD:
+                status = latest.status if latest else "never ingested"
+                raise ValueError(f"{relative} is not held (its latest ingestion: {status})")
+            if latest.checksum != digest:
+                raise ValueError(
+                    f"{relative} changed since it was held: run skillpath ingest to judge "
+                    "the new version first"
+                )
+            accepted.append((relative, digest))
+        for relative, digest in accepted:
+            accept_delivery(con, relative, digest)
+        return [relative for relative, _ in accepted]
 
 
 def record_unmatched_with(con: duckdb.DuckDBPyConnection, settings: Settings) -> list[FileResult]:

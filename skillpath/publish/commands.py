@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from skillpath import run_state
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
 from skillpath.settings import Settings
@@ -70,21 +71,29 @@ def _model_line(pub: dict) -> str:
 
 
 def render_status(settings: Settings) -> str:
+    runs = run_state.lock_lines(settings)
+    if runs and runs[0].startswith("busy"):  # DuckDB lets nobody read while it writes
+        return "\n".join([f"warehouse: {settings.warehouse}", *runs])
     con = _open(settings)
     if con is None or not table_exists(con, "published", "publications"):
+        runs += run_state.interruption_lines(con) if con is not None else []
         if con is not None:
             con.close()
-        return (
-            f"warehouse: {settings.warehouse}\n"
-            "nothing has been published yet: run the pipeline (skillpath run)"
+        return "\n".join(
+            [
+                f"warehouse: {settings.warehouse}",
+                *runs,
+                "nothing has been published yet: run the pipeline (skillpath run)",
+            ]
         )
     try:
         current = _latest(con, PUBLISHED)
         blocked = _latest(con, BLOCKED)
         failed = _latest(con, FAILED)
+        runs += run_state.interruption_lines(con)
     finally:
         con.close()
-    lines = [f"warehouse: {settings.warehouse}"]
+    lines = [f"warehouse: {settings.warehouse}", *runs]
     if current is None:
         lines.append("nothing has been published yet: no publication passed its gates")
     else:
