@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from skillpath import run_state
+from skillpath.publish.csv_safety import neutralise_formulas
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
 from skillpath.settings import Settings
@@ -172,8 +173,8 @@ def export(settings: Settings, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    else:  # a spreadsheet must not run a title as a formula; Parquet keeps raw values
+        neutralise_formulas(frame).to_csv(out, index=False)
     note = f" ({unmapped} person(s) without an employee id left out)" if unmapped else ""
     print(
         f"wrote {len(frame)} recommendations for {frame['employee_id'].nunique()} persons "
