@@ -49,6 +49,7 @@ class ConfigError(ValueError):
 class IngestConfig:
     max_quarantine_share: float
     max_record_bytes: int
+    max_json_depth: int
     earliest_event_date: date
     future_tolerance_hours: float
     snapshot_max_absent_share: float
@@ -127,6 +128,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "model_quality.min_persons": (1, 1_000_000),
     "model_quality.min_catalogue_coverage": (0.0, 1.0),
     "ingest.max_record_bytes": (1024, 1 << 30),
+    "ingest.max_json_depth": (8, 512),
     "ingest.future_tolerance_hours": (0, 24 * 365),
     "ingest.snapshot_max_absent_share": (0.0, 1.0),
     "operations.lock_wait_seconds": (0, 86_400),

@@ -281,9 +281,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     checked_sql = xapi._checked_sql
     calls: list[bool] = []
 
-    def spy(validate: bool) -> str:
+    def spy(validate: bool, *limits) -> str:
         calls.append(validate)
-        return checked_sql(validate)
+        return checked_sql(validate, *limits)
 
     monkeypatch.setattr(xapi, "_checked_sql", spy)
     return calls
@@ -300,7 +300,7 @@ def test_parsing_once_gives_the_tables_of_validating_every_line(
     assert parses.count(True) == 1
     assert parses.count(False) == 4
     validate_all = xapi._checked_sql
-    monkeypatch.setattr(xapi, "_checked_sql", lambda validate: validate_all(True))
+    monkeypatch.setattr(xapi, "_checked_sql", lambda _, *limits: validate_all(True, *limits))
     assert _ingest_with_generated_export(tmp_path / "validated", monkeypatch) == parsed_once
     log = {r[1]: r[3:7] for r in parsed_once["log"]}
     # 2024-01.jsonl's statements again: duplicates and the same rule breaks, nothing new
@@ -330,10 +330,10 @@ def test_a_loader_bug_fails_only_its_file(
     settings = landing(skillpath_env)
     stage, load = xapi.stage_statement_file, xapi.load_statement_file
 
-    def failing_stage(con, file):
+    def failing_stage(con, file, *context):
         if file.relative == ARRAY:
             raise RuntimeError("bug while staging")
-        return stage(con, file)
+        return stage(con, file, *context)
 
     def failing_load(con, file, staged, result, loaded_at):
         load(con, file, staged, result, loaded_at)

@@ -21,6 +21,7 @@ from skillpath.ingest.sql import lit, problem
 @dataclass(frozen=True)
 class IngestLimits:
     max_record_bytes: int
+    max_json_depth: int
     earliest_event_date: date
     future_tolerance: timedelta
     max_absent_share: float  # of a snapshot's current keys; above it the file is held
@@ -29,6 +30,7 @@ class IngestLimits:
     def from_config(cls, config: IngestConfig) -> IngestLimits:
         return cls(
             max_record_bytes=config.max_record_bytes,
+            max_json_depth=config.max_json_depth,
             earliest_event_date=config.earliest_event_date,
             future_tolerance=timedelta(hours=config.future_tolerance_hours),
             max_absent_share=config.snapshot_max_absent_share,

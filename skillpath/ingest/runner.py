@@ -223,7 +223,8 @@ class _StatementPipeline:
     still loaded one at a time and in landing order, each on the connection that staged
     it (temp tables belong to a connection): dedup across files is as if serial."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, limits: IngestLimits, scratch: Path) -> None:
+        self.limits, self.scratch = limits, scratch
         self.lanes = [con.cursor(), con.cursor()]
         for lane in self.lanes:
             lane.execute("set TimeZone = 'UTC'")
@@ -233,7 +234,9 @@ class _StatementPipeline:
     def stage(self, delivery: _Delivery) -> _Staged:
         lane = self.lanes[self.started % 2]
         self.started += 1
-        staging = self.stager.submit(xapi.stage_statement_file, lane, delivery.file)
+        staging = self.stager.submit(
+            xapi.stage_statement_file, lane, delivery.file, self.limits, self.scratch
+        )
         return _Staged(delivery, lane, staging)
 
     def close(self) -> None:
@@ -248,8 +251,9 @@ def _ingest_statement_files(
     files: list[tuple[LandingFile, Future[str]]],
     outcome: SourceResult,
     limits: IngestLimits,
+    scratch: Path,
 ) -> None:
-    pipeline = _StatementPipeline(con)
+    pipeline = _StatementPipeline(con, limits, scratch)
     pending = iter(files)
 
     def stage_next() -> _Staged | None:
@@ -285,7 +289,9 @@ def ingest_source_with(
     try:
         digests = [(file, hasher.submit(checksum, file.path)) for file in files]
         if source.is_statements:
-            _ingest_statement_files(con, source, digests, outcome, limits)
+            _ingest_statement_files(
+                con, source, digests, outcome, limits, settings.warehouse.parent
+            )
         else:
             for file, pending in digests:
                 delivery = _to_ingest(con, source, file, pending.result(), outcome)
