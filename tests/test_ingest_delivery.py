@@ -283,3 +283,17 @@ def test_the_earliest_event_date_is_configurable(skillpath_env: Path, monkeypatc
     assert query(settings, "select reason_code, row_number from audit.quarantine") == [
         ("implausible_time", 2)
     ]
+
+
+def test_operations_doc_lists_every_source_and_status() -> None:
+    """docs/operations.md is the operators' reference: every CSV source's pattern and
+    every ingest status is in it."""
+    from skillpath.ingest import ledger
+
+    doc = (Path(__file__).parents[1] / "docs" / "operations.md").read_text()
+    for source in SOURCES:
+        if not source.is_statements:
+            assert f"`{source.pattern}`" in doc, source.pattern
+        assert f"`{source.table}`" in doc
+    for status in (ledger.LOADED, ledger.PARTIAL, ledger.FAILED, ledger.HELD, ledger.UNMATCHED):
+        assert f"| `{status}` |" in doc

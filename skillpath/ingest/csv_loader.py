@@ -165,8 +165,7 @@ def load_csv_file(
             result,
             parsed.rows_in,
             "missing_column",
-            f"missing required column(s) {', '.join(missing)} (header has: "
-            f"{', '.join(by_name)}); add them to the export and drop the file in again",
+            _missing_columns(source, missing, by_name),
         )
     bad = parsed.bad
     _stage(con, parsed)
@@ -197,6 +196,20 @@ def load_csv_file(
         notes.append(f"extra column(s) dropped as personal data: {', '.join(dropped)}")
     result.message = "; ".join(notes)
     return result
+
+
+def _missing_columns(source: Source, missing: list[str], by_name: dict[str, str]) -> str:
+    """What the header lacks. Only the header's names that this source knows are named:
+    a file without a header has a row of data in its place, which may name a person."""
+    known = {c.name for c in source.columns} | set(source.ignored_columns)
+    found = [n for n in by_name if n in known]
+    others = len(by_name) - len(found)
+    return (
+        f"missing required column(s) {', '.join(missing)}; the first line has "
+        f"{len(by_name)} value(s): {', '.join(found) or 'none'} known"
+        + (f", {others} other(s) not named here (is the header row missing?)" if others else "")
+        + "; add the columns to the export and drop the file in again"
+    )
 
 
 def _type_rows(

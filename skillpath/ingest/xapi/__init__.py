@@ -239,15 +239,16 @@ def _read(con: duckdb.DuckDBPyConnection, file: LandingFile, scratch: Path) -> S
     """``_sp_lines`` from whatever the file holds (see ``census`` and ``salvage``). The
     census leaves UTF-8 to DuckDB, and is taken again with it when DuckDB refuses."""
     census = take_census(file.path, file.gzipped, file.relative, utf8=False)
-    if is_array(file) and not census.readable_as_is:
-        return _salvaged(con, file, scratch)[0]
     try:
-        unit = _read_readable(con, file, census, scratch)
-    except duckdb.Error as exc:
-        if "utf-8" not in str(exc).lower():
-            raise
-        census = take_census(file.path, file.gzipped, file.relative, utf8=True)
-        unit = _read_readable(con, file, census, scratch)
+        if is_array(file) and not census.readable_as_is:
+            raise BrokenDocument(census.cut or "lines DuckDB cannot read")
+        try:
+            unit = _read_readable(con, file, census, scratch)
+        except duckdb.Error as exc:
+            if "utf-8" not in str(exc).lower():
+                raise
+            census = take_census(file.path, file.gzipped, file.relative, utf8=True)
+            unit = _read_readable(con, file, census, scratch)
     except BrokenDocument:
         return _salvaged(con, file, scratch)[0]
     if unit == "element":

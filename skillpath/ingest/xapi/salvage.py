@@ -40,8 +40,8 @@ def _value_end(text: str, pos: int) -> int | None:
     if text[pos] == '"':
         string = _STRING.match(text, pos)
         return string.end() if string else None
-    if text[pos] not in "[{":
-        return _SCALAR.match(text, pos).end()
+    if text[pos] not in "[{":  # at least one character, so a stray } or : moves on
+        return max(_SCALAR.match(text, pos).end(), pos + 1)
     depth = 0
     while True:
         found = _STRUCTURE.search(text, pos)
