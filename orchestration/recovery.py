@@ -28,21 +28,10 @@ from datetime import UTC, datetime
 
 from skillpath.lock import Holder, LockSession, run_lock
 from skillpath.settings import Settings
-from skillpath.warehouse import connect, create_table_sql
+from skillpath.warehouse import connect, ensure_layout
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED_RUNS = (
-    ("command", "varchar"),
-    ("pid", "bigint"),
-    ("host", "varchar"),
-    ("started_at", "timestamp"),
-    ("detected_at", "timestamp"),
-    ("detected_by", "varchar"),
-    ("dagster_runs_failed", "varchar"),  # JSON list of run ids
-    ("mlflow_runs_killed", "varchar"),  # JSON list of run ids
-    ("publications_interrupted", "varchar"),  # JSON list of publication ids
-)
 _SLACK_MS = 5_000  # clocks of the lock file and of MLflow's store are the same host's
 
 
@@ -76,7 +65,7 @@ def _fail_dagster_runs(settings: Settings, holder: Holder, by: str) -> list[str]
         return []
     import dagster as dg
 
-    from orchestration.runner import dagster_instance
+    from orchestration.instance import dagster_instance
 
     instance = dagster_instance(settings)
     unfinished = (
@@ -152,8 +141,7 @@ def recover(settings: Settings, holder: Holder, by: str) -> Recovery:
         except Exception as exc:  # one store out of reach must not block the others
             log.warning("cleaning up after the interrupted run: %s: %s", type(exc).__name__, exc)
     with connect(settings.warehouse) as con:
-        con.execute("create schema if not exists audit")
-        con.execute(create_table_sql("audit", "interrupted_runs", INTERRUPTED_RUNS))
+        ensure_layout(con)
         recovery.publications = _interrupted_publications(con, holder)
         con.execute(
             "insert into audit.interrupted_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -18,8 +18,8 @@ import psutil
 from mlflow.tracking import MlflowClient
 
 from orchestration.dbt_guard import PARENT_ENV, TARGET_ENV
+from orchestration.instance import dagster_instance
 from orchestration.recovery import locked
-from orchestration.runner import dagster_instance
 from skillpath.lock import read_holder
 from skillpath.publish.commands import render_status
 from skillpath.settings import Settings
@@ -33,7 +33,7 @@ TRAINING = textwrap.dedent(
     import dagster as dg
     from ml import tracking
     from orchestration.resources import SkillpathResource
-    from orchestration.runner import dagster_instance
+    from orchestration.instance import dagster_instance
     from skillpath.settings import Settings
 
     @dg.op

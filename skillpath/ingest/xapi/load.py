@@ -13,6 +13,7 @@ import duckdb
 from skillpath.ingest.dedup import OUTCOME, insert_loaded, resolve_outcomes
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, tally
+from skillpath.ingest.reasons import declared
 from skillpath.ingest.records import Record
 from skillpath.ingest.sql import problems_message
 from skillpath.ingest.xapi.fields import VOIDED
@@ -81,7 +82,10 @@ def load_checked(
     if unreadable:
         con.executemany(
             "insert into audit.quarantine values ('lms_statements', ?, ?, null, ?, ?, now())",
-            [[file.relative, r.line, r.problem.code, r.problem.message] for r in unreadable],
+            [
+                [file.relative, r.line, declared(r.problem.code), r.problem.message]
+                for r in unreadable
+            ],
         )
     return tally(con, result, OUTCOME, Counter(r.problem.code for r in unreadable))
 
