@@ -88,6 +88,7 @@ class GateContext:
     publication_id: str
     model_evaluation: EvaluationOutcome | None
     fallback_reason: str | None
+    fallback_figures: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Gate(Protocol):
@@ -201,9 +202,12 @@ class ModelQualityGate:
         figures = diversity_figures(context.con, context.publication_id)
         warnings = self._diversity_warnings(figures)
         if context.fallback_reason:
-            figures["fallback"] = True
+            # published (role paths are a sound default), but never as a green pass: too
+            # little data to personalise is something HR and the works council must see
+            figures.update({"fallback": True, **context.fallback_figures})
             message = f"no model ({context.fallback_reason}): everyone gets the role path"
-            return _judged(self.name, False, message, warnings, figures)
+            text = "; ".join([message, *warnings])
+            return GateResult(self.name, True, WARNING, text, figures)
         if outcome is None or outcome.evaluation is None:
             why = f" ({outcome.skipped})" if outcome is not None and outcome.skipped else ""
             message = f"no model evaluation{why}: the model cannot be compared with popularity"
