@@ -119,10 +119,15 @@ class DataQualityGate:
         con = context.con
         if not table_exists(con, "audit", "ingest_log"):
             return _result(self.name, False, "nothing ingested yet: run skillpath ingest", {})
+        # what the warehouse holds now: each file's latest delivery, a held snapshot
+        # (nothing of it applied) and unmatched files (not read) left out
         rows_in, quarantined, files, failed_files = con.execute(
             """select coalesce(sum(rows_in), 0), coalesce(sum(rows_quarantined), 0), count(*),
                       count(*) filter (where status = 'failed')
-               from audit.ingest_log"""
+               from (select *, row_number() over (partition by file
+                                                  order by started_at desc) as version
+                     from audit.ingest_log)
+               where version = 1 and status not in ('suspect_truncated', 'unmatched')"""
         ).fetchone()
         share = quarantined / rows_in if rows_in else 0.0
         failures = self._failed_expectations(con)
