@@ -12,8 +12,11 @@ import textwrap
 import time
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from orchestration.resources import SkillpathResource
+from orchestration.sensors import landing_sensor
 from skillpath.cli import main
 from skillpath.lock import EX_TEMPFAIL, LockBusy, current_holder, read_holder, run_lock
 from skillpath.settings import Settings
@@ -117,3 +120,34 @@ def test_two_runs_at_once_one_runs_one_is_told(settings) -> None:
     finally:
         first.kill()
         first.wait()
+
+
+@dg.asset
+def writes(skillpath: SkillpathResource) -> None:
+    """Stands for any asset that writes the warehouse."""
+
+
+def test_a_dagster_run_waits_then_fails_naming_the_holder(skillpath_env: Path, tmp_path) -> None:
+    """Runs from the UI, a schedule or a sensor take the lock through SkillpathResource;
+    the landing sensor does not start one while the warehouse is busy."""
+    config = tmp_path / "ops.toml"
+    config.write_text("[operations]\ndagster_lock_wait_seconds = 1\n")
+    resource = SkillpathResource(config_file=str(config))
+
+    holder = hold("skillpath run", 60)
+    try:
+        result = dg.materialize([writes], resources={"skillpath": resource}, raise_on_error=False)
+        assert not result.success
+        text = str(result.all_events)
+        assert "busy" in text and "'skillpath run'" in text
+        landing = Settings.from_env().landing_dir
+        landing.mkdir(parents=True, exist_ok=True)
+        (landing / "new.csv").write_text("x\n")
+        with dg.build_sensor_context(resources={"skillpath": resource}) as context:
+            skipped = landing_sensor(context)
+        assert isinstance(skipped, dg.SkipReason) and "holds the warehouse" in skipped.skip_message
+    finally:
+        holder.kill()
+        holder.wait()
+    result = dg.materialize([writes], resources={"skillpath": resource})
+    assert result.success and current_holder(Settings.from_env().warehouse) is None
