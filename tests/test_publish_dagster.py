@@ -132,7 +132,7 @@ def test_too_little_data_is_a_warning_with_the_figures_training_saw(skillpath_en
     said = f"{seen['positive_interactions']} positive interactions from {seen['persons']} persons"
     assert gate["status"] == "warning" and said in gate["message"]
     assert {k: gate["figures"][k] for k in seen} == seen
-    run_id = result.output_for_node("model_evaluation")["mlflow_run_id"]
+    run_id = result.output_for_node("model_evaluation").run_id
     logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run_id).data.metrics
     assert {k: logged[f"training_{k}"] for k in seen} == seen
     assert said in (Path(out["report_dir"]) / "gates.html").read_text()
