@@ -54,7 +54,23 @@ log = logging.getLogger(__name__)
 
 
 class InsufficientData(ValueError):
-    """Too little history to learn from; callers fall back to rules (role paths)."""
+    """Too little history to learn from; callers fall back to rules (role paths).
+    ``figures``: what the training saw and needed, so whoever reports the fallback (the
+    publication's gate, MLflow) reports the same numbers."""
+
+    def __init__(self, message: str, figures: dict[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.figures = dict(figures or {})
+
+
+@dataclass(frozen=True)
+class NoModel:
+    """What stands for the model when the history was too thin to train one: why, and
+    the figures the training saw (``InsufficientData.figures``). Publishing falls back
+    to role paths and its model-quality gate says so, with these figures."""
+
+    reason: str
+    figures: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -96,7 +112,13 @@ def check_enough(history: pd.DataFrame, config: TrainConfig) -> None:
         raise InsufficientData(
             f"too little history to train: {len(positives)} positive interactions from "
             f"{persons} persons (need at least {config.min_interactions} from "
-            f"{config.min_persons}); recommendations fall back to role paths"
+            f"{config.min_persons}); recommendations fall back to role paths",
+            {
+                "positive_interactions": len(positives),
+                "persons": int(persons),
+                "min_interactions": config.min_interactions,
+                "min_persons": config.min_persons,
+            },
         )
 
 

@@ -21,10 +21,15 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def dbt_executable() -> str:
-    """The dbt installed beside this interpreter, so a virtualenv that is not activated
-    (``.venv/bin/skillpath``, an IDE's test runner) still finds it."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+    """dbt through ``skillpath-dbt`` (``orchestration.dbt_guard``: it dies with the run
+    that started it), installed beside this interpreter, so a virtualenv that is not
+    activated (``.venv/bin/skillpath``, an IDE's test runner) still finds it; dbt itself
+    where the launcher is not installed."""
+    for name in ("skillpath-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return shutil.which("dbt") or "dbt"
 
 
 def dbt_resource() -> DbtCliResource:

@@ -4,7 +4,9 @@ import dagster as dg
 
 ingest_job = dg.define_asset_job(
     "ingest",
-    selection=dg.AssetSelection.groups("ingest_hr", "ingest_lms", "ingest_surveys"),
+    selection=dg.AssetSelection.groups(
+        "ingest_landing", "ingest_hr", "ingest_lms", "ingest_surveys"
+    ),
     description="Ingest new landing files into raw.* (validated, pseudonymised, quarantined).",
 )
 

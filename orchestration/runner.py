@@ -10,28 +10,15 @@ current); 1 when a step failed.
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 import dagster as dg
 
+from orchestration.instance import dagster_instance
 from skillpath.settings import Settings
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_FAILED, EXIT_BLOCKED = 0, 1, 2
-
-
-def _instance(settings: Settings) -> dg.DagsterInstance:
-    os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        # local storage under DAGSTER_HOME; an offline host sends no telemetry, and the UI
-        # shows no newsletter sign-up (it loads a frame from the internet)
-        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
-    return dg.DagsterInstance.get()
 
 
 def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
@@ -43,7 +30,7 @@ def run_job(settings: Settings, job_name: str) -> dg.ExecuteInProcessResult:
     level = "DEBUG" if log.isEnabledFor(logging.DEBUG) else "INFO"
     return job.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        instance=_instance(settings),
+        instance=dagster_instance(settings),
         raise_on_error=False,
         tags=code_location_tags(),  # listed under its job in make ui
     )

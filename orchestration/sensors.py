@@ -19,6 +19,7 @@ from orchestration.jobs import ingest_job
 from orchestration.resources import SkillpathResource
 from skillpath.ingest.landing import landing_fingerprint
 from skillpath.ingest.pending import new_deliveries
+from skillpath.lock import current_holder
 
 
 def landing_digest(fingerprint: dict[str, str]) -> str:
@@ -42,6 +43,9 @@ def landing_sensor(context: dg.SensorEvaluationContext, skillpath: SkillpathReso
     digest = landing_digest(fingerprint)
     if digest == context.cursor:
         return dg.SkipReason("no landing file changed since the last check")
+    holder = current_holder(settings.warehouse)
+    if holder is not None:  # the cursor stays: the files are picked up once it is free
+        return dg.SkipReason(f"new landing files wait: {holder.describe()} holds the warehouse")
     try:
         pending = new_deliveries(settings.landing_dir, settings.warehouse)
     except duckdb.IOException:

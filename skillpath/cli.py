@@ -37,16 +37,44 @@ def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.runner import run_pipeline
+def _locked(settings: Settings, command: str, body: Callable[[], int]) -> int:
+    """Run ``body`` holding the warehouse's run-level lock (``skillpath.lock``); exit code
+    75 when another command holds it (after ``operations.lock_wait_seconds``)."""
+    from orchestration.recovery import locked
+    from skillpath.lock import LockBusy
 
-    return run_pipeline(settings, job_name="ingest")
+    try:
+        with locked(settings, f"skillpath {command}"):
+            return body()
+    except LockBusy as exc:
+        print(f"skillpath {command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    def ingest() -> int:
+        from orchestration.runner import run_pipeline
+        from skillpath.ingest.runner import accept_held
+
+        if args.accept:
+            try:
+                accepted = accept_held(settings, args.accept)
+            except ValueError as exc:
+                print(f"skillpath ingest --accept: {exc}", file=sys.stderr)
+                return 1
+            print(f"accepted (applied now): {', '.join(accepted)}")
+        return run_pipeline(settings, job_name="ingest")
+
+    return _locked(settings, "ingest", ingest)
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.runner import run_pipeline
+    def run() -> int:
+        from orchestration.runner import run_pipeline
 
-    return run_pipeline(settings)
+        return run_pipeline(settings)
+
+    return _locked(settings, "run", run)
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,13 +92,13 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
     from skillpath.publish.erasure import erase
 
-    return erase(settings, args.employee_id)
+    return _locked(settings, "erase", lambda: erase(settings, args.employee_id))
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
     from orchestration.tuning import run_tuning
 
-    return run_tuning(settings, trials=args.trials)
+    return _locked(settings, "tune", lambda: run_tuning(settings, trials=args.trials))
 
 
 def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,7 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(func=_cmd_sample)
 
-    sub.add_parser("ingest", help="ingest new landing files only").set_defaults(func=_cmd_ingest)
+    ingest = sub.add_parser("ingest", help="ingest new landing files only")
+    ingest.add_argument(
+        "--accept",
+        action="append",
+        metavar="FILE",
+        default=[],
+        help="apply a snapshot held as suspect_truncated (path in the landing directory)",
+    )
+    ingest.set_defaults(func=_cmd_ingest)
     sub.add_parser("run", help="run the whole pipeline in process").set_defaults(func=_cmd_run)
     sub.add_parser("status", help="show the current publication and its gates").set_defaults(
         func=_cmd_status

@@ -32,6 +32,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,17 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class IngestConfig:
     max_quarantine_share: float
+    max_record_bytes: int
+    max_json_depth: int
+    earliest_event_date: date
+    future_tolerance_hours: float
+    snapshot_max_absent_share: float
+
+
+@dataclass(frozen=True)
+class OperationsConfig:
+    lock_wait_seconds: float
+    dagster_lock_wait_seconds: float
 
 
 @dataclass(frozen=True)
@@ -129,12 +141,15 @@ class Config:
     evaluation: EvaluationConfig
     model_quality: ModelQualityConfig
     fairness: FairnessConfig
+    operations: OperationsConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
 ENV_OVERRIDES: dict[str, str] = {
     "SKILLPATH_MAX_QUARANTINE_SHARE": "ingest.max_quarantine_share",
     "SKILLPATH_TRAIN_THREADS": "training.threads",
+    "SKILLPATH_EARLIEST_EVENT_DATE": "ingest.earliest_event_date",
+    "SKILLPATH_LOCK_WAIT_SECONDS": "operations.lock_wait_seconds",
 }
 
 # values that must lie in a range: dotted key → (low, high), both inclusive
@@ -159,6 +174,12 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "training.validation.max_persons": (1, 10_000_000),
     "training.validation.min_persons": (1, 10_000_000),
     "training.validation.fallback_epochs": (1, 1000),
+    "ingest.max_record_bytes": (1024, 1 << 30),
+    "ingest.max_json_depth": (8, 512),
+    "ingest.future_tolerance_hours": (0, 24 * 365),
+    "ingest.snapshot_max_absent_share": (0.0, 1.0),
+    "operations.lock_wait_seconds": (0, 86_400),
+    "operations.dagster_lock_wait_seconds": (0, 86_400),
 }
 
 
@@ -211,6 +232,11 @@ def _from_text(kind: Any, text: str, where: str) -> Any:
         raise ConfigError(f"{where}: {text!r} is not true or false")
     if origin in (tuple, list, frozenset):
         return [item.strip() for item in text.split(",") if item.strip()]
+    if kind is date:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {text!r} is not a date (YYYY-MM-DD)") from exc
     try:
         return kind(text)
     except (TypeError, ValueError) as exc:

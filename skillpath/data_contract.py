@@ -21,9 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from skillpath.ingest.landing import STATEMENT_SUFFIXES
 from skillpath.ingest.reasons import REASONS
-from skillpath.ingest.sources import SOURCES, Column, Source
+from skillpath.ingest.sources import SOURCES, STATEMENT_SUFFIXES, Column, Source
 from skillpath.publish.fairness import FAIRNESS_TABLES
 from skillpath.publish.tables import PUBLISH_TABLES
 from skillpath.warehouse import AUDIT_TABLES, RAW_TABLES, qualified
@@ -58,10 +57,19 @@ def _code(text: str) -> str:
     return f"`{text}`"
 
 
+_ABSENT = {
+    "leaver": "absent persons become leavers",
+    "inactive": "absent items become inactive",
+    "removed": "absent rows are removed",
+    "kept": "absent keys keep their last version",
+}
+
+
 def _delivery(source: Source) -> str:
-    if source.is_statements:
-        return "event: appended, deduplicated by statement id"
-    return f"latest version of each {', '.join(source.key)} wins"
+    """docs/operations.md explains these."""
+    if source.delivery == "event":
+        return f"events: appended, deduplicated by {', '.join(source.key)}"
+    return f"snapshot: the latest delivery is the truth; {_ABSENT[source.retire]}"
 
 
 def landing_files() -> str:
@@ -69,7 +77,7 @@ def landing_files() -> str:
         ("file", "table", "required", "key", "delivery"),
         (
             (
-                _code(s.path + ("/*" if s.is_statements else "")),
+                _code(s.path + "/" if s.is_statements else s.pattern),
                 _code(qualified(s.table)),
                 "**required**" if s.required else "optional",
                 ", ".join(s.key),

@@ -7,6 +7,7 @@ from contextlib import suppress
 
 import duckdb
 
+from skillpath.ingest.landing import unmatched_files
 from skillpath.ingest.report import ingest_summary
 from skillpath.ingest.report import render_summary as render_ingest
 from skillpath.settings import Settings
@@ -27,6 +28,10 @@ def render_summary(settings: Settings, with_publication: bool = False) -> str:
     with connect(settings.warehouse, read_only=True) as con:
         with suppress(duckdb.CatalogException):  # nothing ingested into this warehouse yet
             lines.append(render_ingest(ingest_summary(con)))
+        unmatched = unmatched_files(settings.landing_dir)
+        if unmatched:
+            lines.append("landing files that match no source (not read; see audit.ingest_log):")
+            lines.extend(f"  {f.relative}" for f in unmatched)
         marts = _rows(
             con,
             """

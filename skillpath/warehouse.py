@@ -160,6 +160,7 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("message", "varchar"),
         ("started_at", "timestamp"),
         ("finished_at", "timestamp"),
+        ("delivered_at", "timestamp"),  # the file's modification time
     ),
     "quarantine": (
         ("source", "varchar"),
@@ -169,6 +170,19 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("reason_code", "varchar"),
         ("reason", "varchar"),
         ("quarantined_at", "timestamp"),
+    ),
+    # runs killed while they held the warehouse, cleaned up by the next command
+    # (orchestration/recovery.py, docs/operations.md)
+    "interrupted_runs": (
+        ("command", "varchar"),
+        ("pid", "bigint"),
+        ("host", "varchar"),
+        ("started_at", "timestamp"),
+        ("detected_at", "timestamp"),
+        ("detected_by", "varchar"),
+        ("dagster_runs_failed", "varchar"),  # JSON list of run ids
+        ("mlflow_runs_killed", "varchar"),  # JSON list of run ids
+        ("publications_interrupted", "varchar"),  # JSON list of publication ids
     ),
 }
 

@@ -104,7 +104,7 @@ def test_malformed_and_undecodable_rows(skillpath_env: Path) -> None:
         "select row_number, reason_code from audit.quarantine where source = 'skills' "
         "order by row_number",
     )
-    assert rows == [(3, "malformed_row"), (5, "malformed_row"), (6, "missing_value")]
+    assert rows == [(3, "malformed_row"), (5, "undecodable"), (6, "missing_value")]
 
 
 def test_unreadable_file_is_recorded_and_run_goes_on(skillpath_env: Path) -> None:

@@ -22,11 +22,11 @@ def test_the_next_file_is_staged_while_one_loads_and_loads_follow_landing_order(
     second_staging = threading.Event()
     overlapped: list[bool] = []
 
-    def spy_stage(con, file):
+    def spy_stage(con, file, *context):
         staged_files.append(file.relative)
         if len(staged_files) == 2:
             second_staging.set()
-        return stage(con, file)
+        return stage(con, file, *context)
 
     def spy_load(con, file, staged, result, loaded_at):
         if not loaded_files:  # the first file waits for the second one's staging

@@ -3,6 +3,7 @@ conflicts, voiding, mbox matching, gzip and JSON arrays, pseudonymised payloads.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -267,7 +268,8 @@ def _ingest_with_generated_export(data: Path, monkeypatch: pytest.MonkeyPatch) -
         ),
         "log": query(
             settings,
-            "select * exclude (started_at, finished_at) from audit.ingest_log order by file",
+            "select * exclude (started_at, finished_at, delivered_at) from audit.ingest_log "
+            "order by file",
         ),
     }
 
@@ -279,9 +281,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     checked_sql = xapi._checked_sql
     calls: list[bool] = []
 
-    def spy(validate: bool) -> str:
+    def spy(validate: bool, *limits) -> str:
         calls.append(validate)
-        return checked_sql(validate)
+        return checked_sql(validate, *limits)
 
     monkeypatch.setattr(xapi, "_checked_sql", spy)
     return calls
@@ -298,7 +300,7 @@ def test_parsing_once_gives_the_tables_of_validating_every_line(
     assert parses.count(True) == 1
     assert parses.count(False) == 4
     validate_all = xapi._checked_sql
-    monkeypatch.setattr(xapi, "_checked_sql", lambda validate: validate_all(True))
+    monkeypatch.setattr(xapi, "_checked_sql", lambda _, *limits: validate_all(True, *limits))
     assert _ingest_with_generated_export(tmp_path / "validated", monkeypatch) == parsed_once
     log = {r[1]: r[3:7] for r in parsed_once["log"]}
     # 2024-01.jsonl's statements again: duplicates and the same rule breaks, nothing new
@@ -323,14 +325,15 @@ def test_a_loader_bug_fails_only_its_file(
     skillpath_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug while a file is staged (before its transaction) or loaded (inside it) is
-    recorded as ingest_error; nothing else of the file is written, the others load."""
+    recorded as ingest_error with its lines counted; nothing else of the file is
+    written, the others load."""
     settings = landing(skillpath_env)
     stage, load = xapi.stage_statement_file, xapi.load_statement_file
 
-    def failing_stage(con, file):
+    def failing_stage(con, file, *context):
         if file.relative == ARRAY:
             raise RuntimeError("bug while staging")
-        return stage(con, file)
+        return stage(con, file, *context)
 
     def failing_load(con, file, staged, result, loaded_at):
         load(con, file, staged, result, loaded_at)
@@ -342,11 +345,15 @@ def test_a_loader_bug_fails_only_its_file(
     monkeypatch.setattr(xapi, "load_statement_file", failing_load)
     ingest_all(settings)
     log = dict(
-        (f, (status, n))
-        for f, status, n in query(settings, "select file, status, rows_in from audit.ingest_log")
+        (f, (status, n, q))
+        for f, status, n, q in query(
+            settings, "select file, status, rows_in, rows_quarantined from audit.ingest_log"
+        )
     )
-    assert log[ARRAY] == log[GZ] == ("failed", 0)
-    assert log[JSONL] == ("partial", 24)
+    lines = {f: _nonblank_lines(LANDING / f) for f in (ARRAY, GZ)}
+    assert log[ARRAY] == ("failed", lines[ARRAY], lines[ARRAY])
+    assert log[GZ] == ("failed", lines[GZ], lines[GZ])
+    assert log[JSONL][:2] == ("partial", 24)
     for file in (ARRAY, GZ):
         assert query(
             settings, "select count(*) from raw.lms_statements where _source_file = ?", [file]
@@ -354,6 +361,12 @@ def test_a_loader_bug_fails_only_its_file(
         assert query(
             settings, "select reason_code from audit.quarantine where file = ?", [file]
         ) == [("ingest_error",)]
+
+
+def _nonblank_lines(path: Path) -> int:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def test_an_export_cut_off_in_its_last_line(skillpath_env: Path, parses: list[bool]) -> None:

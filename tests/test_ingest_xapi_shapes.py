@@ -185,9 +185,10 @@ def test_iso_8601_durations(skillpath_env: Path, duration: str, seconds: float |
         assert loaded == [(seconds,)]
 
 
-def test_an_export_that_is_not_utf8_is_rejected_saying_so(skillpath_env: Path) -> None:
-    """xAPI is UTF-8 JSON: a Latin-1 export is rejected as a whole with the line that gave
-    it away, and without quoting that line (it may name the person)."""
+def test_the_lines_of_an_export_that_are_not_utf8_are_quarantined(skillpath_env: Path) -> None:
+    """xAPI is UTF-8 JSON: the lines of a Latin-1 export that are not UTF-8 are
+    quarantined saying which line and byte, without quoting it (it may name the person);
+    the others (ASCII is the same in both) load."""
     named = _statement(
         15,
         verb={
@@ -198,11 +199,13 @@ def test_an_export_that_is_not_utf8_is_rejected_saying_so(skillpath_env: Path) -
     text = "\n".join(json.dumps(s, ensure_ascii=False) for s in (_statement(14), named))
     settings, files = _ingest(skillpath_env, {"latin1.jsonl": text.encode("latin-1")})
     file = files["latin1.jsonl"]
-    assert (file.rows_in, file.rows_quarantined, file.status) == (1, 1, "failed")
-    [(reason,)] = query(
-        settings, "select reason from audit.quarantine where file like 'lms/statements/%'"
+    assert (file.rows_in, file.rows_loaded, file.rows_quarantined) == (2, 1, 1)
+    [(line, code, reason)] = query(
+        settings,
+        "select row_number, reason_code, reason from audit.quarantine "
+        "where file like 'lms/statements/%'",
     )
-    assert "line 2 is not UTF-8 text" in reason
+    assert (line, code) == (2, "undecodable") and "line 2: byte" in reason
     assert "Ren" not in reason
 
 

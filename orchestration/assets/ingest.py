@@ -1,13 +1,17 @@
 """One asset per landing source, ``raw/<table>``, grouped ingest_hr / ingest_lms /
 ingest_surveys; the work is in ``skillpath.ingest``. Sources whose rows refer to
-employees or catalogue items depend on those, so HR is ingested first."""
+employees or catalogue items depend on those, so HR is ingested first. Files that are no
+delivery of any source are recorded and reported by ``unmatched_landing_files``."""
 
 import dagster as dg
 
 from orchestration.resources import SkillpathResource
 from skillpath.ingest import SOURCES, SourceResult, ingest_source
+from skillpath.ingest.runner import record_unmatched
 from skillpath.ingest.sources import Source
 from skillpath.warehouse import qualified, table_schema
+
+LANDING_GROUP = "ingest_landing"
 
 
 def _metadata(result: SourceResult) -> dict:
@@ -36,7 +40,7 @@ def _metadata(result: SourceResult) -> dict:
                 for f in result.files
             ]
         ),
-        **({"ignored_files": dg.MetadataValue.json(result.ignored)} if result.ignored else {}),
+        **({"held_files": dg.MetadataValue.json(result.held)} if result.held else {}),
         **result.extra,
     }
 
@@ -57,11 +61,31 @@ def _ingest_asset(source: Source) -> dg.AssetsDefinition:
         for file in result.files:
             if file.message:
                 context.log.warning(file.message)
-        if result.ignored:
-            context.log.warning(f"not statement exports, ignored: {', '.join(result.ignored)}")
+        for held in result.held:
+            context.log.warning(
+                f"{held} is held as suspect_truncated (nothing of it applied): confirm it "
+                f"with skillpath ingest --accept {held}, or deliver a complete export"
+            )
         return dg.MaterializeResult(metadata=_metadata(result))
 
     return _asset
 
 
 INGEST_ASSETS = [_ingest_asset(source) for source in SOURCES]
+
+
+@dg.asset(group_name=LANDING_GROUP, kinds={"duckdb"})
+def unmatched_landing_files(
+    context: dg.AssetExecutionContext, skillpath: SkillpathResource
+) -> dg.MaterializeResult:
+    """Files in the landing directory that match no source's pattern: recorded in
+    audit.ingest_log (status unmatched) and reported, never silently ignored."""
+    unmatched = record_unmatched(skillpath.settings())
+    for file in unmatched:
+        context.log.warning(file.message)
+    return dg.MaterializeResult(
+        metadata={
+            "unmatched": len(unmatched),
+            "files": dg.MetadataValue.json([f.file for f in unmatched]),
+        }
+    )

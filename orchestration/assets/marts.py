@@ -18,6 +18,7 @@ from unittest import mock
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration.dbt_guard import PARENT_ENV
 from orchestration.dbt_project import dbt_project, ensure_manifest
 from orchestration.resources import SkillpathResource
 from skillpath.config import Config
@@ -54,6 +55,7 @@ def skillpath_dbt_models(
     # selected and may not exist yet; a full build runs every test either way.
     env = {
         "SKILLPATH_WAREHOUSE": str(warehouse),
+        PARENT_ENV: str(os.getpid()),  # dbt_guard: dbt dies with this process
         "DBT_INDIRECT_SELECTION": os.environ.get("DBT_INDIRECT_SELECTION", "cautious"),
     }
     with mock.patch.dict(os.environ, env):

@@ -18,9 +18,8 @@ from ml import tracking
 from ml.data import MART_TABLES, Marts, load_marts
 from ml.dataset import build_interactions
 from ml.evaluate import MODEL, POPULARITY, RAW, VANILLA, EvalConfig
-from ml.model import Recommender
 from ml.runs import EvaluationOutcome, evaluate_and_log, model_sizes, train_and_log
-from ml.train import InsufficientData, TrainConfig
+from ml.train import InsufficientData, NoModel, TrainConfig
 from ml.validation import ValidationConfig
 from ml.vanilla import VanillaConfig
 from orchestration.resources import SkillpathResource
@@ -113,11 +112,11 @@ def recommender_model(
     skillpath: SkillpathResource,
     training_dataset: Marts,
     model_evaluation: EvaluationOutcome,
-) -> Recommender | None:
+) -> object:  # Recommender | NoModel (Dagster types no unions)
     """LightFM trained on every consenting person's history with the evaluated recipe
     (validating on its own when evaluation was skipped), logged into the evaluation's
-    run; ``None`` (with the reason in the metadata) when the history is too thin, so
-    publishing falls back to rules."""
+    run; ``NoModel`` (the reason and the figures, also in the run) when the history is
+    too thin, so publishing falls back to rules and says why with the same numbers."""
     settings = skillpath.settings()
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     recipe = model_evaluation.recipe
@@ -127,8 +126,11 @@ def recommender_model(
         )
     except InsufficientData as exc:
         context.log.warning(str(exc))
-        context.add_output_metadata({"trained": False, "reason": str(exc)})
-        return None
+        with tracking.resume(model_evaluation.run_id):
+            mlflow.set_tags({"status": "insufficient_data", "reason": str(exc)})
+            mlflow.log_metrics({f"training_{k}": float(v) for k, v in exc.figures.items()})
+        context.add_output_metadata({"trained": False, "reason": str(exc), **exc.figures})
+        return NoModel(str(exc), exc.figures)
     context.add_output_metadata(
         {
             "trained": True,

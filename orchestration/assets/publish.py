@@ -14,6 +14,7 @@ import pandas as pd
 from ml.data import Marts
 from ml.ranking import RankingConfig, recommend
 from ml.runs import EvaluationOutcome
+from ml.train import NoModel
 from orchestration.resources import SkillpathResource
 from skillpath.publish.publication import pipeline_candidate, publish
 from skillpath.reports.compliance import write_publication_report
@@ -27,14 +28,15 @@ def candidate_recommendations(
 ) -> pd.DataFrame:
     """Top 10 per active employee with reasons; the role path for persons who opted out,
     and for everyone when no model could be trained."""
-    recs = recommend(training_dataset, recommender_model, RankingConfig())
+    model = None if isinstance(recommender_model, NoModel) else recommender_model
+    recs = recommend(training_dataset, model, RankingConfig())
     personalised = recs.loc[recs["personalised"], "person_key"].nunique()
     context.add_output_metadata(
         {
             "persons": int(recs["person_key"].nunique()),
             "recommendations": len(recs),
             "persons_personalised": int(personalised),
-            "model": "none: role path for everyone" if recommender_model is None else "trained",
+            "model": "none: role path for everyone" if model is None else "trained",
         }
     )
     return recs
@@ -52,12 +54,14 @@ def publication(
     publication is a decision, recorded with its reasons); a crash fails the asset and
     leaves the current publication untouched."""
     settings = skillpath.settings()
+    no_model = recommender_model if isinstance(recommender_model, NoModel) else None
     candidate = pipeline_candidate(
         candidate_recommendations,
         getattr(recommender_model, "run_id", None),
         model_evaluation,
         settings.mlflow_tracking_uri,
         context.run_id,
+        fallback=(no_model.reason, no_model.figures) if no_model else None,
     )
     result = publish(settings, candidate)
     report = write_publication_report(settings, result.publication_id)

@@ -1,23 +1,29 @@
-"""One CSV landing file → its raw table. DuckDB reads the file (BOM, CRLF, quoting),
-rows it cannot parse come back as rejects with their line; every value is then typed
-and checked in one SQL statement built from the source's column specs."""
+"""One CSV landing file → its raw table. The file is split into records from its bytes
+(``records``: every line accounted for, bad records quarantined with their reason), the
+well-formed ones are staged as text, and every value is then typed and checked in one SQL
+statement built from the source's column specs."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 import duckdb
+import pyarrow as pa
+from pyarrow import csv as pacsv
 
+from skillpath.ingest import snapshot
 from skillpath.ingest.dedup import (
     OUTCOME,
     TYPED,
     insert_loaded,
-    ordinal,
     resolve_outcomes,
 )
 from skillpath.ingest.landing import LandingFile
-from skillpath.ingest.ledger import FileResult, quarantine_file, tally
+from skillpath.ingest.ledger import HELD, FileResult, quarantine_file, tally
+from skillpath.ingest.limits import IngestLimits, TimeWindow
 from skillpath.ingest.reasons import declared
+from skillpath.ingest.records import CsvFile, Record, read_csv_records
 from skillpath.ingest.sources import Column, Source
 from skillpath.ingest.sql import ident, lit, problem, problems_list, problems_message
 from skillpath.privacy import PERSONAL_COLUMN
@@ -31,6 +37,7 @@ _CAST_HINT = {
     "timestamp": "a timestamp (ISO 8601, e.g. 2024-05-01T09:30:00Z)",
     "bool": "a boolean (true/false)",
 }
+_LINE = "__sp_line_no"  # the staged records' first physical line
 
 
 def _typed(col: Column, v: str, hr_file: bool) -> str:
@@ -59,9 +66,10 @@ def _quoted(v: str) -> str:
     return f"'''' || {v} || ''''"
 
 
-def _problems(col: Column, v: str, t: str) -> list[str]:
-    """Checks of one column, in the order an engineer would fix them. Values of person
-    columns are never quoted in messages."""
+def _problems(col: Column, v: str, t: str, window: TimeWindow) -> list[str]:
+    """Checks of one column, in the order an engineer would fix them. A text as it came
+    is never quoted (it may be anyone's name, put in the wrong column); only values that
+    were typed (numbers, dates) are."""
     name = col.name
     out = []
     if not col.nullable:
@@ -79,7 +87,7 @@ def _problems(col: Column, v: str, t: str) -> list[str]:
             problem(
                 f"{v} is not null and {t} is null",
                 "invalid_type",
-                f"'column {name}: ' || {_quoted(v)} || ' is not {_CAST_HINT[col.kind]}'",
+                lit(f"column {name}: the value is not {_CAST_HINT[col.kind]}"),
             )
         )
     if col.accepted:
@@ -88,7 +96,7 @@ def _problems(col: Column, v: str, t: str) -> list[str]:
             problem(
                 f"{t} is not null and {t} not in ({allowed})",
                 "not_accepted",
-                f"'column {name}: ' || {_quoted(v)} || ' is not one of {'|'.join(col.accepted)}'",
+                lit(f"column {name}: the value is not one of {'|'.join(col.accepted)}"),
             )
         )
     if col.low is not None and col.high is not None:
@@ -99,51 +107,34 @@ def _problems(col: Column, v: str, t: str) -> list[str]:
                 f"'column {name}: ' || {t} || ' is outside {col.low}–{col.high}'",
             )
         )
+    if col.event_time:
+        out.append(window.problem(t, f"column {name}"))
     return out
 
 
-def _read(con: duckdb.DuckDBPyConnection, file: LandingFile) -> tuple[list[str], list[tuple]]:
-    """Read the file into ``_sp_csv`` (all text); return its header and rejected lines
-    (line, error type, DuckDB's message)."""
-    con.execute("drop table if exists _sp_rejects")
-    con.execute("drop table if exists _sp_rejects_scan")
-    con.execute(
-        f"""
-        create or replace temp table _sp_csv as
-        select * from read_csv({lit(str(file.path))}, all_varchar = true, header = true,
-            delim = ',', quote = '"', escape = '"', encoding = 'utf-8',
-            normalize_names = false, store_rejects = true,
-            rejects_table = '_sp_rejects', rejects_scan = '_sp_rejects_scan')
-        """
-    )
-    header = [d[0] for d in con.execute("select * from _sp_csv limit 0").description]
-    rejects = con.execute(
-        "select line, any_value(error_type), any_value(error_message) from _sp_rejects "
-        "group by line order by line"
-    ).fetchall()
-    return header, rejects
-
-
-def _count_data_lines(file: LandingFile) -> int:
-    with file.path.open("rb") as fh:
-        return max(sum(1 for line in fh if line.strip()) - 1, 0)
-
-
-def _line_numbers(con: duckdb.DuckDBPyConnection, good: int, rejects: list[tuple]) -> str:
-    """SQL for the physical line of good row ``k`` (0-based): the header is line 1 and
-    rejected lines are skipped. Exact unless a quoted value spans several lines."""
-    if not rejects:
-        return "k + 2"
-    last = good + len(rejects) + 1
-    reject_lines = ", ".join(str(int(r[0])) for r in rejects)
-    con.execute(
-        f"""
-        create or replace temp table _sp_lines as
-        select (row_number() over (order by l) - 1)::bigint as k, l as line
-        from range(2, {last + 1}) t(l) where l not in ({reject_lines})
-        """
-    )
-    return "(select line from _sp_lines where _sp_lines.k = c.k)"
+def _stage(con: duckdb.DuckDBPyConnection, parsed: CsvFile) -> None:
+    """The well-formed records as ``_sp_csv``: their first line and their values as
+    text (Arrow reads the canonical CSV that ``records`` made of them)."""
+    types = {_LINE: pa.int64(), **dict.fromkeys(parsed.header, pa.string())}
+    if parsed.good:
+        longest = max(map(len, parsed.good))
+        table = pacsv.read_csv(
+            pa.BufferReader(b"\n".join(parsed.good)),
+            read_options=pacsv.ReadOptions(
+                column_names=list(types), block_size=max(1 << 22, 2 * longest + 1024)
+            ),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+    else:
+        table = pa.schema(list(types.items())).empty_table()
+    con.register("_sp_csv_arrow", table)
+    try:
+        con.execute("create or replace temp table _sp_csv as select * from _sp_csv_arrow")
+    finally:
+        con.unregister("_sp_csv_arrow")
 
 
 def load_csv_file(
@@ -152,38 +143,83 @@ def load_csv_file(
     file: LandingFile,
     result: FileResult,
     loaded_at: datetime,
+    limits: IngestLimits,
+    accepted: bool = False,
 ) -> FileResult:
-    try:
-        header, rejects = _read(con, file)
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
+    """``accepted``: a snapshot held as ``suspect_truncated`` that ``skillpath ingest
+    --accept`` confirmed is applied whatever it removes."""
+    parsed = read_csv_records(file.path, limits.max_record_bytes, file.relative)
+    if parsed.header_problem is not None:
         return quarantine_file(
             con,
             result,
-            _count_data_lines(file),
+            parsed.rows_in,
             "unreadable_file",
-            f"cannot be read as a UTF-8 CSV file with a header row ({first}); "
-            "export it again as UTF-8 CSV",
+            f"{parsed.header_problem}; export it again as a UTF-8 CSV file with a header row",
         )
-    by_name = {h.strip().lstrip("\ufeff").lower(): h for h in header}
-    good = con.execute("select count(*) from _sp_csv").fetchone()[0]
-    rows_in = good + len(rejects)
+    by_name = {h.lower(): h for h in parsed.header}
     missing = [c.name for c in source.columns if c.required and c.name not in by_name]
     if missing:
         return quarantine_file(
             con,
             result,
-            rows_in,
+            parsed.rows_in,
             "missing_column",
-            f"missing required column(s) {', '.join(missing)} (header has: "
-            f"{', '.join(by_name)}); add them to the export and drop the file in again",
+            _missing_columns(source, missing, by_name),
         )
+    bad = parsed.bad
+    _stage(con, parsed)
     known = {c.name for c in source.columns} | set(source.ignored_columns)
     extras = [n for n in by_name if n not in known]
     kept = [n for n in extras if not PERSONAL_COLUMN.search(n)]
     dropped = [n for n in extras if PERSONAL_COLUMN.search(n)]
-    result.rows_in = rows_in
+    result.rows_in = parsed.rows_in
+    _type_rows(con, source, by_name, kept, limits.window(file.delivered_at))
 
+    absence = snapshot.stage_absent(con, source) if snapshot.retires(source) else None
+    if absence and absence.share > limits.max_absent_share and not accepted:
+        return _hold(con, result, source, absence, limits)
+    raw_columns = [name for name, _ in RAW_TABLES[source.table]]
+    content = [ident(c) for c in raw_columns if not c.startswith("_")]
+    resolve_outcomes(con, source.table, source.key, content, immutable=False)
+    insert_loaded(con, source.table, file, loaded_at)
+    _quarantine_rows(con, source, file, bad)
+    if source.identifies_persons:
+        _record_identities(con)
+    tally(con, result, OUTCOME, Counter(r.problem.code for r in bad))
+    notes = [result.message] if result.message else []
+    if absence and absence.absent:
+        notes.append(_retired(con, source, file, loaded_at, absence, unreadable=len(bad)))
+    if kept:
+        notes.append(f"extra column(s) kept in _extra: {', '.join(kept)}")
+    if dropped:
+        notes.append(f"extra column(s) dropped as personal data: {', '.join(dropped)}")
+    result.message = "; ".join(notes)
+    return result
+
+
+def _missing_columns(source: Source, missing: list[str], by_name: dict[str, str]) -> str:
+    """What the header lacks. Only the header's names that this source knows are named:
+    a file without a header has a row of data in its place, which may name a person."""
+    known = {c.name for c in source.columns} | set(source.ignored_columns)
+    found = [n for n in by_name if n in known]
+    others = len(by_name) - len(found)
+    return (
+        f"missing required column(s) {', '.join(missing)}; the first line has "
+        f"{len(by_name)} value(s): {', '.join(found) or 'none'} known"
+        + (f", {others} other(s) not named here (is the header row missing?)" if others else "")
+        + "; add the columns to the export and drop the file in again"
+    )
+
+
+def _type_rows(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    by_name: dict[str, str],
+    kept: list[str],
+    window: TimeWindow,
+) -> None:
+    """``_sp_typed`` from ``_sp_csv``: every value typed and checked (dedup.TYPED)."""
     hr_file = source.identifies_persons
     selects, problems, texts = [], [], []
     for col in source.columns:
@@ -193,7 +229,7 @@ def load_csv_file(
             continue
         t = _typed(col, v, hr_file)
         selects.append(f"({t})::{col.raw_type} as {ident(col.raw_name)}")
-        problems.extend(_problems(col, v, t))
+        problems.extend(_problems(col, v, t, window))
     extra = (
         "json_object(" + ", ".join(f"{lit(n)}, c.{ident(by_name[n])}" for n in kept) + ")"
         if kept
@@ -206,36 +242,59 @@ def load_csv_file(
         if person and not hr_file
         else ""
     )
-    line = _line_numbers(con, good, rejects)
     con.execute(
         f"""
         create or replace temp table {TYPED} as
-        select {line} as line_no, {", ".join(selects)}, {extra}::varchar as _extra,
+        select c.{ident(_LINE)} as line_no, {", ".join(selects)}, {extra}::varchar as _extra,
                {problems_list(problems)} as problems, {", ".join(texts)}
-        from (select {ordinal("_sp_csv")} as k, * from _sp_csv) c {join}
+        from _sp_csv c {join}
         """
     )
-    raw_columns = [name for name, _ in RAW_TABLES[source.table]]
-    content = [ident(c) for c in raw_columns if not c.startswith("_")]
-    resolve_outcomes(con, source.table, source.key, content, immutable=False)
-    insert_loaded(con, source.table, file, loaded_at)
-    _quarantine_rows(con, source, file, rejects)
-    if hr_file:
-        _record_identities(con)
-    tally(con, result, OUTCOME)
-    result.reasons.update({declared("malformed_row"): len(rejects)} if rejects else {})
-    result.rows_quarantined += len(rejects)
-    if rejects or kept or dropped:
-        notes = [result.message] if result.message else []
-        if rejects:
-            notes.insert(0, f"{len(rejects)} line(s) could not be parsed as CSV (malformed_row)")
-            result.status = "partial"
-        if kept:
-            notes.append(f"extra column(s) kept in _extra: {', '.join(kept)}")
-        if dropped:
-            notes.append(f"extra column(s) dropped as personal data: {', '.join(dropped)}")
-        result.message = "; ".join(notes)
-    return result
+
+
+def _hold(
+    con: duckdb.DuckDBPyConnection,
+    result: FileResult,
+    source: Source,
+    absence: snapshot.Absence,
+    limits: IngestLimits,
+) -> FileResult:
+    noun = snapshot.NOUN[source.retire]
+    return quarantine_file(
+        con,
+        result,
+        result.rows_in,
+        "suspect_truncated",
+        f"{absence.absent} of {absence.current} {noun} ({absence.share:.0%}) are absent from "
+        f"this delivery, more than ingest.snapshot_max_absent_share "
+        f"({limits.max_absent_share:.0%}): it looks truncated, so nothing of it was applied. "
+        f"If they are really gone, confirm with: skillpath ingest --accept {result.file}; "
+        "otherwise deliver a complete export",
+        status=HELD,
+    )
+
+
+def _retired(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    file: LandingFile,
+    loaded_at: datetime,
+    absence: snapshot.Absence,
+    unreadable: int,
+) -> str:
+    """Retire the keys absent from this snapshot, unless some of its lines could not be
+    read: who is in them is unknown, and nobody leaves on a broken line."""
+    noun = snapshot.NOUN[source.retire]
+    if unreadable:
+        return (
+            f"{absence.absent} {noun} absent from this delivery were NOT retired: "
+            f"{unreadable} line(s) could not be read and may hold them; fix the export"
+        )
+    count = snapshot.retire_absent(con, source, file.relative, loaded_at, file.delivered_at)
+    what = {"leaver": "marked as leavers", "inactive": "marked inactive"}.get(
+        source.retire, "removed"
+    )
+    return f"{count} {noun} absent from this delivery {what}"
 
 
 def _payload(source: Source) -> str:
@@ -253,7 +312,7 @@ def _payload(source: Source) -> str:
 
 
 def _quarantine_rows(
-    con: duckdb.DuckDBPyConnection, source: Source, file: LandingFile, rejects: list[tuple]
+    con: duckdb.DuckDBPyConnection, source: Source, file: LandingFile, unreadable: list[Record]
 ) -> None:
     keys = ", ".join(source.key)
     con.execute(
@@ -271,16 +330,12 @@ def _quarantine_rows(
         from {OUTCOME} where outcome = 'quarantined' order by line_no
         """
     )
-    for line, error_type, message in rejects:
-        con.execute(
+    if unreadable:
+        con.executemany(
             "insert into audit.quarantine values (?, ?, ?, null, ?, ?, now())",
             [
-                source.table,
-                file.relative,
-                line,
-                declared("malformed_row"),
-                f"{file.relative} line {line}: {error_type.lower().replace('_', ' ')} "
-                f"({message}); fix the quoting or the number of fields of that line",
+                [source.table, file.relative, r.line, declared(r.problem.code), r.problem.message]
+                for r in unreadable
             ],
         )
 

@@ -1,26 +1,39 @@
-"""Files in the landing directory, named relative to it so the ledger survives moving
-the directory, and fingerprinted so a changed file is noticed and an unchanged one is
-skipped (``audit.ingest_log`` keys on path + checksum)."""
+"""Files in the landing directory: which source each one is a delivery of, in which
+order deliveries apply, and their fingerprints.
+
+Files are named relative to the landing directory, so the ledger survives moving it. A
+source's deliveries are the files matching its pattern (``Source.pattern``), applied in
+file-name order (exports are named by date), then by modification time, then by path:
+``employees-2026-11.csv`` before ``employees-2026-12.csv``. A file that matches no source
+is reported (``unmatched_files``), never silently ignored.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
-from skillpath.ingest.sources import Source
-
-STATEMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+from skillpath.ingest.sources import SOURCES, Source
 
 
 @dataclass(frozen=True)
 class LandingFile:
     path: Path
     relative: str
+    modified: float  # st_mtime: when the file was delivered (written) to the landing dir
 
     @property
     def gzipped(self) -> bool:
         return self.path.name.lower().endswith(".gz")
+
+    @property
+    def delivered_at(self) -> datetime:
+        """The delivery time (naive UTC): the modification time, never later than now
+        (a clock ahead on the sending side must not widen the plausible window)."""
+        now = datetime.now(UTC)
+        return min(datetime.fromtimestamp(self.modified, UTC), now).replace(tzinfo=None)
 
 
 def checksum(path: Path) -> str:
@@ -31,33 +44,34 @@ def checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _is_statement_file(path: Path) -> bool:
-    return path.is_file() and path.name.lower().endswith(STATEMENT_SUFFIXES)
+def _landing_files(landing_dir: Path) -> list[LandingFile]:
+    if not landing_dir.is_dir():
+        return []
+    out = []
+    for path in landing_dir.rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(landing_dir).as_posix()
+            out.append(LandingFile(path, relative, path.stat().st_mtime))
+    return out
+
+
+def delivery_order(file: LandingFile) -> tuple[str, float, str]:
+    return (file.path.name.lower(), file.modified, file.relative)
 
 
 def source_files(landing_dir: Path, source: Source) -> list[LandingFile]:
-    """The files of one source, in a stable order (name order: exports are usually
-    named by date, and the first occurrence of a statement id wins)."""
-    target = landing_dir / source.path
-    if source.is_statements:
-        paths = (
-            sorted(p for p in target.rglob("*") if _is_statement_file(p)) if target.is_dir() else []
-        )
-    else:
-        paths = [target] if target.is_file() else []
-    return [LandingFile(p, p.relative_to(landing_dir).as_posix()) for p in paths]
+    """The deliveries of one source, in the order they apply."""
+    files = [f for f in _landing_files(landing_dir) if source.matches(f.relative)]
+    return sorted(files, key=delivery_order)
 
 
-def ignored_files(landing_dir: Path, source: Source) -> list[str]:
-    """Files in the statements directory that are not statement exports (reported)."""
-    target = landing_dir / source.path
-    if not (source.is_statements and target.is_dir()):
-        return []
-    return sorted(
-        p.relative_to(landing_dir).as_posix()
-        for p in target.rglob("*")
-        if p.is_file() and not _is_statement_file(p)
-    )
+def unmatched_files(landing_dir: Path) -> list[LandingFile]:
+    """Files that are no delivery of any source (a misspelt name, a README, an export of
+    something skillpath does not read), by path."""
+    files = [
+        f for f in _landing_files(landing_dir) if not any(s.matches(f.relative) for s in SOURCES)
+    ]
+    return sorted(files, key=lambda f: f.relative)
 
 
 def landing_fingerprint(landing_dir: Path) -> dict[str, str]:

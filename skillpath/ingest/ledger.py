@@ -1,15 +1,18 @@
-"""The ingest ledger: ``audit.ingest_log`` (one row per file version) and
+"""The ingest ledger: ``audit.ingest_log`` (one row per delivery of a file) and
 ``audit.quarantine`` (one row per rejected row, or per rejected file), plus the tables
 ingestion adds beside the contract's (docs/architecture.md: identity and validation).
 
-Every file ends in exactly one :class:`FileResult` whose counts satisfy
-``rows_in = rows_loaded + rows_quarantined + rows_duplicate``; the ledger refuses to
-write one that does not, so a loader bug cannot silently lose rows.
+A file is a new delivery when its checksum differs from the latest ledger entry for its
+path (so A → B → A applies A again); identical to the latest → no-op
+(``latest_delivery``). Every file ends in exactly one :class:`FileResult` whose counts
+satisfy ``rows_in = rows_loaded + rows_quarantined + rows_duplicate``; the ledger refuses
+to write one that does not, so a loader bug cannot silently lose rows.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -20,6 +23,12 @@ from skillpath.warehouse import create_table_sql, ensure_layout
 
 EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("audit", "person_identity"): (("person_key", "varchar"), ("email_hash", "varchar")),
+    # a held snapshot confirmed by ``skillpath ingest --accept FILE`` (docs/operations.md)
+    ("audit", "accepted_deliveries"): (
+        ("file", "varchar"),
+        ("checksum", "varchar"),
+        ("accepted_at", "timestamp"),
+    ),
     ("published", "employee_directory"): (("person_key", "varchar"), ("employee_id", "varchar")),
     ("audit", "validation_results"): (
         ("run_id", "varchar"),
@@ -32,9 +41,14 @@ EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ),
 }
 
-# Statuses of audit.ingest_log: every row loaded; some rows quarantined; the whole file
-# rejected (it could not be read, or lacks a required column).
+# Statuses of audit.ingest_log (docs/operations.md): every row loaded; some rows
+# quarantined; the whole file rejected (it could not be read, or lacks a required
+# column); a snapshot held because it would remove too many keys (nothing applied until
+# ``skillpath ingest --accept``); a file that is no delivery of any source.
 LOADED, PARTIAL, FAILED = "loaded", "partial", "failed"
+HELD, UNMATCHED = "suspect_truncated", "unmatched"
+# columns added to audit.ingest_log after it first shipped: added to older warehouses
+_LOG_COLUMNS_ADDED = (("delivered_at", "timestamp"),)
 
 
 def utcnow() -> datetime:
@@ -45,6 +59,8 @@ def ensure_ingest_layout(con: duckdb.DuckDBPyConnection) -> None:
     ensure_layout(con)
     for (schema, table), columns in EXTRA_TABLES.items():
         con.execute(create_table_sql(schema, table, columns))
+    for name, type_ in _LOG_COLUMNS_ADDED:
+        con.execute(f"alter table audit.ingest_log add column if not exists {name} {type_}")
 
 
 @dataclass
@@ -61,6 +77,7 @@ class FileResult:
     message: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
     finished_at: datetime | None = None
+    delivered_at: datetime | None = None
 
     @property
     def balanced(self) -> bool:
@@ -71,11 +88,38 @@ class FileResult:
         return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
 
 
-def already_ingested(con: duckdb.DuckDBPyConnection, file: str, checksum: str) -> bool:
+@dataclass(frozen=True)
+class LedgerEntry:
+    checksum: str
+    status: str
+    started_at: datetime
+
+
+def latest_delivery(con: duckdb.DuckDBPyConnection, file: str) -> LedgerEntry | None:
+    """The latest ledger entry for the path ``file``: a file whose checksum equals its
+    checksum is no new delivery."""
     row = con.execute(
-        "select 1 from audit.ingest_log where file = ? and checksum = ? limit 1", [file, checksum]
+        "select checksum, status, started_at from audit.ingest_log where file = ? "
+        "order by started_at desc, finished_at desc limit 1",
+        [file],
+    ).fetchone()
+    return LedgerEntry(*row) if row else None
+
+
+def is_accepted(con: duckdb.DuckDBPyConnection, file: str, checksum: str) -> bool:
+    row = con.execute(
+        "select 1 from audit.accepted_deliveries where file = ? and checksum = ? limit 1",
+        [file, checksum],
     ).fetchone()
     return row is not None
+
+
+def accept_delivery(con: duckdb.DuckDBPyConnection, file: str, checksum: str) -> None:
+    """Confirm a held snapshot (this version of the file): the next ingestion applies it."""
+    if not is_accepted(con, file, checksum):
+        con.execute(
+            "insert into audit.accepted_deliveries values (?, ?, ?)", [file, checksum, utcnow()]
+        )
 
 
 def awaiting_new_persons(
@@ -114,7 +158,10 @@ def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
         )
     result.finished_at = utcnow()
     con.execute(
-        "insert into audit.ingest_log values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        """insert into audit.ingest_log
+           (source, file, checksum, rows_in, rows_loaded, rows_quarantined, rows_duplicate,
+            status, message, started_at, finished_at, delivered_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.source,
             result.file,
@@ -127,6 +174,7 @@ def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
             result.message,
             result.started_at,
             result.finished_at,
+            result.delivered_at,
         ],
     )
 
@@ -137,13 +185,14 @@ def quarantine_file(
     rows_in: int,
     reason_code: str,
     reason: str,
+    status: str = FAILED,
 ) -> FileResult:
-    """Reject a whole file: one quarantine row without a row number stands for all its
-    rows, so the log still balances and the engineer gets one clear message."""
+    """Reject (or hold) a whole file: one quarantine row without a row number stands for
+    all its rows, so the log still balances and the engineer gets one clear message."""
     declared(reason_code)
     result.rows_in = result.rows_quarantined = rows_in
     result.rows_loaded = result.rows_duplicate = 0
-    result.status = FAILED
+    result.status = status
     result.message = f"{result.file}: {reason}"
     result.reasons = {reason_code: rows_in}
     con.execute(
@@ -160,21 +209,31 @@ def quarantine_file(
     return result
 
 
-def tally(con: duckdb.DuckDBPyConnection, result: FileResult, outcomes: str) -> FileResult:
+def tally(
+    con: duckdb.DuckDBPyConnection,
+    result: FileResult,
+    outcomes: str,
+    unreadable: dict[str, int] | None = None,
+) -> FileResult:
     """Fill the counts of ``result`` from a temp table with one row per input row and
-    columns ``outcome`` (loaded | duplicate | quarantined) and ``reason_code``."""
+    columns ``outcome`` (loaded | duplicate | quarantined) and ``reason_code``, plus the
+    rows that never got that far (``unreadable``: reason code → rows)."""
     counts = dict(
         con.execute(f"select outcome, count(*) from {outcomes} group by outcome").fetchall()
     )
+    reasons = Counter(unreadable or {})
+    reasons.update(
+        dict(
+            con.execute(
+                f"select reason_code, count(*) from {outcomes} where outcome = 'quarantined' "
+                "group by reason_code"
+            ).fetchall()
+        )
+    )
     result.rows_loaded = counts.get("loaded", 0)
     result.rows_duplicate = counts.get("duplicate", 0)
-    result.rows_quarantined = counts.get("quarantined", 0)
-    result.reasons = dict(
-        con.execute(
-            f"select reason_code, count(*) from {outcomes} where outcome = 'quarantined' "
-            "group by reason_code order by count(*) desc, reason_code"
-        ).fetchall()
-    )
+    result.rows_quarantined = sum(reasons.values())
+    result.reasons = dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
     if result.rows_quarantined:
         result.status = PARTIAL
         listed = ", ".join(f"{code}: {n}" for code, n in result.reasons.items())

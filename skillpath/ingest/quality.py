@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from skillpath.ingest.landing import source_files
+from skillpath.ingest.ledger import HELD
 from skillpath.ingest.report import ingest_summary
 from skillpath.ingest.sources import SOURCES_BY_TABLE
 from skillpath.ingest.validation import validate_table
@@ -41,17 +42,28 @@ def source_present(con: duckdb.DuckDBPyConnection, settings: Settings, table: st
 
 
 def quarantine_share(con: duckdb.DuckDBPyConnection, table: str, limit: float) -> Verdict:
+    """Judged on the latest delivery of each file. A snapshot held as suspect_truncated
+    is not a broken file (nothing of it was applied; the marts stand on the previous
+    one): it passes, named in the description, until someone accepts or replaces it."""
     summary = next(s for s in ingest_summary(con) if s.table == table)
-    worst = con.execute(
+    latest = con.execute(
         """
         select file, status, rows_in, rows_quarantined, message from (
             select *, row_number() over (partition by file order by started_at desc) as v
             from audit.ingest_log where source = ?
-        ) where v = 1 and (status = 'failed' or rows_quarantined > ? * rows_in)
+        ) where v = 1 and (status in ('failed', ?) or rows_quarantined > ? * rows_in)
         order by file
         """,
-        [table, limit],
+        [table, HELD, limit],
     ).fetchall()
+    worst = [row for row in latest if row[1] != HELD]
+    held = [row[0] for row in latest if row[1] == HELD]
+    note = (
+        f"; held as suspect_truncated (nothing applied, confirm with skillpath ingest "
+        f"--accept FILE): {', '.join(held)}"
+        if held
+        else ""
+    )
     metadata = {
         "files": summary.files,
         "rows_in": summary.rows_in,
@@ -61,15 +73,18 @@ def quarantine_share(con: duckdb.DuckDBPyConnection, table: str, limit: float) -
         "worst_file_share": round(summary.worst_file_share, 4),
         "max_share": limit,
         "reasons": summary.reasons,
+        **({"held_files": held} if held else {}),
     }
     if not worst:
-        return Verdict(True, f"no file has more than {limit:.0%} of its rows quarantined", metadata)
+        return Verdict(
+            True, f"no file has more than {limit:.0%} of its rows quarantined{note}", metadata
+        )
     listed = "; ".join(
         f"{file} ({status}: {q}/{n} rows) {message}" for file, status, n, q, message in worst
     )
     return Verdict(
         False,
-        f"{len(worst)} file(s) over the {limit:.0%} quarantine limit: {listed}",
+        f"{len(worst)} file(s) over the {limit:.0%} quarantine limit: {listed}{note}",
         {**metadata, "failing_files": [w[0] for w in worst]},
     )
 

@@ -32,13 +32,38 @@ _REASONS = (
     Reason(
         "ingest_error",
         ("file",),
-        "The loader failed on this file (a bug): nothing of it was written; report it with "
-        "the file.",
+        "The loader failed on this file (a defect of skillpath): nothing of it was written; "
+        "report it with the file's shape (not its data). Its lines are counted as its rows.",
+    ),
+    Reason(
+        "suspect_truncated",
+        ("file",),
+        "A snapshot that would retire more than ingest.snapshot_max_absent_share of the "
+        "current keys (persons, catalogue items...): held, nothing applied; confirm it with "
+        "skillpath ingest --accept FILE or deliver a complete export (docs/operations.md).",
     ),
     Reason(
         "malformed_row",
         ("row",),
         "The line cannot be parsed as CSV (e.g. an unbalanced quote or too many fields).",
+    ),
+    Reason(
+        "undecodable",
+        ("row", "statement"),
+        "The line holds bytes that are not UTF-8 text (or a NUL byte); export the file "
+        "again as UTF-8.",
+    ),
+    Reason(
+        "line_too_long",
+        ("row", "statement"),
+        "The line is longer than ingest.max_record_bytes: a lost line break or pasted "
+        "binary data; fix or remove it.",
+    ),
+    Reason(
+        "implausible_time",
+        ("row", "statement"),
+        "The event is dated before ingest.earliest_event_date or more than "
+        "ingest.future_tolerance_hours after its file was delivered: a wrong clock or year.",
     ),
     Reason("missing_value", ("row",), "A column that must have a value is empty."),
     Reason(
@@ -63,7 +88,18 @@ _REASONS = (
     Reason(
         "malformed_json",
         ("file", "statement"),
-        "The line (or the whole file) is not valid JSON, or the file is not UTF-8.",
+        "The line or array element is not valid JSON (a carriage return inside a line, an "
+        "element the file is cut off in), or the whole file cannot be read as JSON.",
+    ),
+    Reason(
+        "too_deep",
+        ("statement",),
+        "The statement nests deeper than ingest.max_json_depth: a broken or hostile export.",
+    ),
+    Reason(
+        "unreadable_line",
+        ("statement",),
+        "The line reader delivered nothing for this line (control characters?); check it.",
     ),
     Reason(
         "invalid_statement",

@@ -18,6 +18,7 @@ class SourceSummary:
     required: bool
     files: int
     failed_files: int
+    held_files: int  # latest delivery held as suspect_truncated, awaiting --accept
     rows_in: int
     rows_loaded: int
     rows_quarantined: int
@@ -37,8 +38,9 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
         for row in con.execute(
             """
             select source, count(*), count(*) filter (where status = 'failed'),
+                   count(*) filter (where is_latest and status = 'suspect_truncated'),
                    sum(rows_in), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate),
-                   max(share) filter (where is_latest)
+                   max(share) filter (where is_latest and status <> 'suspect_truncated')
             from (
                 select *,
                        case when rows_in > 0 then rows_quarantined / rows_in
@@ -58,8 +60,8 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
         reasons.setdefault(source, {})[code] = n
     out = []
     for s in SOURCES:
-        files, failed, rows_in, loaded, quarantined, duplicate, worst = log.get(
-            s.table, (0, 0, 0, 0, 0, 0, 0.0)
+        files, failed, held, rows_in, loaded, quarantined, duplicate, worst = log.get(
+            s.table, (0, 0, 0, 0, 0, 0, 0, 0.0)
         )
         out.append(
             SourceSummary(
@@ -67,6 +69,7 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
                 s.required,
                 int(files),
                 int(failed),
+                int(held),
                 int(rows_in or 0),
                 int(loaded or 0),
                 int(quarantined or 0),
@@ -86,6 +89,8 @@ def render_summary(summaries: list[SourceSummary]) -> str:
             lines.append(f"  {s.table:<28} {need}")
             continue
         failed = f", {s.failed_files} failed" if s.failed_files else ""
+        if s.held_files:
+            failed += f", {s.held_files} HELD (suspect_truncated: skillpath ingest --accept)"
         top = ", ".join(f"{code} {n}" for code, n in list(s.reasons.items())[:3])
         lines.append(
             f"  {s.table:<28} {s.files:>3} files{failed} {s.rows_in:>10,} = {s.rows_loaded:>10,}"

@@ -1,9 +1,12 @@
-"""What each landing source looks like (docs/data-contract.md renders it): where its files
-are, which columns it needs, how each value is typed and validated, and which columns
-form its natural key. The loaders are generic; everything source-specific is here."""
+"""What each landing source looks like (docs/data-contract.md renders it): which files
+are its deliveries, how they arrive (snapshot or events, docs/operations.md), which
+columns it needs, how each value is typed and validated, and which columns form its
+natural key. The loaders are generic; everything source-specific is here."""
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -12,6 +15,15 @@ from skillpath.vocabulary import CONTENT_FORMATS
 Kind = Literal["text", "int", "date", "timestamp", "bool", "enum", "person", "person_ref", "email"]
 Group = Literal["ingest_hr", "ingest_lms", "ingest_surveys"]
 _RAW_TYPE = {"int": "integer", "date": "date", "timestamp": "timestamp", "bool": "boolean"}
+# snapshot: every delivery is the whole table, the latest is the truth; event: every
+# delivery adds records (deduplicated by key)
+Delivery = Literal["snapshot", "event"]
+# what becomes of a key absent from the latest snapshot: ``leaver`` (its person leaves,
+# status leaver), ``inactive`` (catalogue item, active = false), ``removed`` (a tombstone
+# row that staging drops), ``kept`` (its last version stays)
+Retire = Literal["leaver", "inactive", "removed", "kept"]
+
+STATEMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class Column:
     high: int | None = None
     accepted: tuple[str, ...] = ()
     target: str | None = None  # raw column name when it differs
+    event_time: bool = False  # when the event happened: must be plausible (plausibility.py)
 
     @property
     def raw_type(self) -> str:
@@ -57,10 +70,34 @@ class Source:
     key: tuple[str, ...] = ()  # raw column names forming the natural key
     identifies_persons: bool = False  # hr/employees.csv: builds the employee directory
     needs: tuple[str, ...] = field(default=())  # tables that must be ingested first
+    delivery: Delivery = "snapshot"
+    retire: Retire = "removed"
 
     @property
     def is_statements(self) -> bool:
         return self.table == "lms_statements"
+
+    @property
+    def pattern(self) -> str:
+        """The file names of this source's deliveries (shell wildcards), e.g.
+        ``hr/employees*.csv``: exports named by date (``employees-2026-12.csv``) are
+        deliveries of the same source."""
+        if self.is_statements:
+            return f"{self.path}/**/*.json, .jsonl, .ndjson (each also .gz)"
+        stem, ext = posixpath.splitext(self.path)
+        return f"{stem}*{ext}"
+
+    def matches(self, relative: str) -> bool:
+        """Whether the landing file ``relative`` (a posix path) is a delivery of this
+        source; the file name is compared without regard to case."""
+        name = relative.lower()
+        if self.is_statements:
+            return name.startswith(self.path + "/") and name.endswith(STATEMENT_SUFFIXES)
+        folder, pattern = posixpath.split(self.path)
+        stem, ext = posixpath.splitext(pattern)
+        return posixpath.dirname(relative) == folder and fnmatch.fnmatchcase(
+            posixpath.basename(name), f"{stem}*{ext}"
+        )
 
     @property
     def ignored_columns(self) -> tuple[str, ...]:
@@ -81,6 +118,7 @@ SOURCES: tuple[Source, ...] = (
         "hr/employees.csv",
         "ingest_hr",
         required=True,
+        retire="leaver",
         identifies_persons=True,
         key=("person_key",),
         columns=(
@@ -101,6 +139,7 @@ SOURCES: tuple[Source, ...] = (
         "hr/sensitive_attributes.csv",
         "ingest_hr",
         required=False,
+        retire="kept",
         needs=_HR,
         key=("person_key",),
         columns=(
@@ -115,6 +154,7 @@ SOURCES: tuple[Source, ...] = (
         "hr/roles.csv",
         "ingest_hr",
         required=False,
+        retire="kept",  # persons and requirements still name a role HR dropped
         key=("job_code",),
         columns=(
             Column("job_code"),
@@ -141,15 +181,21 @@ SOURCES: tuple[Source, ...] = (
         "hr/personalisation_consent.csv",
         "ingest_hr",
         required=False,
+        delivery="event",
         needs=_HR,
         key=("person_key", "changed_at"),
-        columns=(_PERSON, Column("opted_out", "bool"), Column("changed_at", "timestamp")),
+        columns=(
+            _PERSON,
+            Column("opted_out", "bool"),
+            Column("changed_at", "timestamp", event_time=True),
+        ),
     ),
     Source(
         "skills",
         "skills/skills.csv",
         "ingest_hr",
         required=False,
+        retire="kept",  # content and assessments still name a skill
         key=("skill_id",),
         columns=(
             Column("skill_id"),
@@ -163,6 +209,7 @@ SOURCES: tuple[Source, ...] = (
         "lms/catalog.csv",
         "ingest_lms",
         required=True,
+        retire="inactive",
         key=("content_id",),
         columns=(
             Column("content_id"),
@@ -198,6 +245,7 @@ SOURCES: tuple[Source, ...] = (
         "lms/statements",
         "ingest_lms",
         required=True,
+        delivery="event",
         needs=("hr_employees", "lms_catalog"),
         key=("statement_id",),
     ),
@@ -206,12 +254,13 @@ SOURCES: tuple[Source, ...] = (
         "surveys/pulse.csv",
         "ingest_surveys",
         required=False,
+        delivery="event",
         needs=_HR,
         key=("response_id",),
         columns=(
             Column("response_id"),
             _PERSON,
-            Column("survey_date", "date"),
+            Column("survey_date", "date", event_time=True),
             _level("engagement", nullable=True),
             Column("enps", "int", nullable=True, low=0, high=10),
         ),
@@ -221,6 +270,7 @@ SOURCES: tuple[Source, ...] = (
         "surveys/course_feedback.csv",
         "ingest_surveys",
         required=False,
+        delivery="event",
         needs=_HR,
         key=("response_id",),
         columns=(
@@ -229,7 +279,7 @@ SOURCES: tuple[Source, ...] = (
             Column("content_id"),
             _level("rating", nullable=True),
             _level("relevance", nullable=True),
-            Column("submitted_at", "timestamp"),
+            Column("submitted_at", "timestamp", event_time=True),
         ),
     ),
     Source(
@@ -237,6 +287,7 @@ SOURCES: tuple[Source, ...] = (
         "surveys/skill_assessments.csv",
         "ingest_surveys",
         required=False,
+        delivery="event",
         needs=_HR,
         key=("assessment_id",),
         columns=(
@@ -245,7 +296,7 @@ SOURCES: tuple[Source, ...] = (
             Column("skill_id"),
             _level("level"),
             Column("source", "enum", accepted=("self", "peer", "manager", "test")),
-            Column("assessed_at", "timestamp"),
+            Column("assessed_at", "timestamp", event_time=True),
         ),
     ),
 )

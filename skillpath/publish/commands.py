@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from skillpath import run_state
+from skillpath.publish.csv_safety import neutralise_formulas
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
 from skillpath.publish.report import REPORT_NAME, report_path
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
@@ -71,21 +73,29 @@ def _model_line(pub: dict) -> str:
 
 
 def render_status(settings: Settings) -> str:
+    runs = run_state.lock_lines(settings)
+    if runs and runs[0].startswith("busy"):  # DuckDB lets nobody read while it writes
+        return "\n".join([f"warehouse: {settings.warehouse}", *runs])
     con = _open(settings)
     if con is None or not table_exists(con, "published", "publications"):
+        runs += run_state.interruption_lines(con) if con is not None else []
         if con is not None:
             con.close()
-        return (
-            f"warehouse: {settings.warehouse}\n"
-            "nothing has been published yet: run the pipeline (skillpath run)"
+        return "\n".join(
+            [
+                f"warehouse: {settings.warehouse}",
+                *runs,
+                "nothing has been published yet: run the pipeline (skillpath run)",
+            ]
         )
     try:
         current = _latest(con, PUBLISHED)
         blocked = _latest(con, BLOCKED)
         failed = _latest(con, FAILED)
+        runs += run_state.interruption_lines(con)
     finally:
         con.close()
-    lines = [f"warehouse: {settings.warehouse}"]
+    lines = [f"warehouse: {settings.warehouse}", *runs]
     if current is None:
         lines.append("nothing has been published yet: no publication passed its gates")
     else:
@@ -166,8 +176,8 @@ def export(settings: Settings, out: Path) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".parquet":
         frame.to_parquet(out, index=False)
-    else:
-        frame.to_csv(out, index=False)
+    else:  # a spreadsheet must not run a title as a formula; Parquet keeps raw values
+        neutralise_formulas(frame).to_csv(out, index=False)
     note = f" ({unmapped} person(s) without an employee id left out)" if unmapped else ""
     print(
         f"wrote {len(frame)} recommendations for {frame['employee_id'].nunique()} persons "

@@ -89,6 +89,7 @@ class GateContext:
     publication_id: str
     model_evaluation: EvaluationOutcome | None
     fallback_reason: str | None
+    fallback_figures: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Gate(Protocol):
@@ -119,10 +120,15 @@ class DataQualityGate:
         con = context.con
         if not table_exists(con, "audit", "ingest_log"):
             return _result(self.name, False, "nothing ingested yet: run skillpath ingest", {})
+        # what the warehouse holds now: each file's latest delivery, a held snapshot
+        # (nothing of it applied) and unmatched files (not read) left out
         rows_in, quarantined, files, failed_files = con.execute(
             """select coalesce(sum(rows_in), 0), coalesce(sum(rows_quarantined), 0), count(*),
                       count(*) filter (where status = 'failed')
-               from audit.ingest_log"""
+               from (select *, row_number() over (partition by file
+                                                  order by started_at desc) as version
+                     from audit.ingest_log)
+               where version = 1 and status not in ('suspect_truncated', 'unmatched')"""
         ).fetchone()
         share = quarantined / rows_in if rows_in else 0.0
         failures = self._failed_expectations(con)
@@ -202,9 +208,12 @@ class ModelQualityGate:
         figures = diversity_figures(context.con, context.publication_id)
         warnings = self._diversity_warnings(figures)
         if context.fallback_reason:
-            figures["fallback"] = True
+            # published (role paths are a sound default), but never as a green pass: too
+            # little data to personalise is something HR and the works council must see
+            figures.update({"fallback": True, **context.fallback_figures})
             message = f"no model ({context.fallback_reason}): everyone gets the role path"
-            return _judged(self.name, False, message, warnings, figures)
+            text = "; ".join([message, *warnings])
+            return GateResult(self.name, True, WARNING, text, figures)
         if outcome is None or outcome.evaluation is None:
             why = f" ({outcome.skipped})" if outcome is not None and outcome.skipped else ""
             message = f"no model evaluation{why}: the model cannot be compared with popularity"

@@ -8,8 +8,8 @@ process died, before it was complete; nothing current changed).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ class Candidate:
     fallback_reason: str | None = None
     model_evaluation: EvaluationOutcome | None = None
     run_id: str = "manual"
+    fallback_figures: Mapping[str, Any] = field(default_factory=dict)  # what training saw
 
 
 def pipeline_candidate(
@@ -59,12 +60,17 @@ def pipeline_candidate(
     model_evaluation: EvaluationOutcome | None,
     tracking_uri: str,
     run_id: str,
+    fallback: tuple[str, Mapping[str, Any]] | None = None,
 ) -> Candidate:
     """The candidate as the pipeline sees it: no model run means the role-path fallback,
-    with the trainer's reason when it gave one."""
+    with the production training's reason and figures (``fallback``) when it gave them:
+    the evaluation's own reason is about its smaller training split."""
     if model_run_id is None:
-        reason = getattr(model_evaluation, "skipped", None) or "no model was trained"
-        return Candidate(recommendations, None, str(reason), model_evaluation, run_id)
+        reason, figures = fallback or (None, {})
+        reason = reason or getattr(model_evaluation, "skipped", None) or "no model was trained"
+        return Candidate(
+            recommendations, None, str(reason), model_evaluation, run_id, dict(figures)
+        )
     version = registered_version(tracking_uri, model_run_id)
     return Candidate(recommendations, version, None, model_evaluation, run_id)
 
@@ -129,7 +135,11 @@ def publish(
         try:
             writer.write_recommendations(con, publication_id, recs)
             context = GateContext(
-                con, publication_id, candidate.model_evaluation, candidate.fallback_reason
+                con,
+                publication_id,
+                candidate.model_evaluation,
+                candidate.fallback_reason,
+                candidate.fallback_figures,
             )
             results = evaluate_gates(gates, context)
             status = PUBLISHED if all(g.passed for g in results) else BLOCKED

@@ -1,6 +1,8 @@
 with source as (
 
-    {{ latest_rows(source('raw', 'hr_role_skill_requirements'), ['job_code', 'skill_id']) }}
+    {{ latest_rows(
+        source('raw', 'hr_role_skill_requirements'), ['job_code', 'skill_id'], exclude_retired=true
+    ) }}
 
 )
 

@@ -1,6 +1,8 @@
 with source as (
 
-    {{ latest_rows(source('raw', 'lms_content_skills'), ['content_id', 'skill_id']) }}
+    {{ latest_rows(
+        source('raw', 'lms_content_skills'), ['content_id', 'skill_id'], exclude_retired=true
+    ) }}
 
 )
 

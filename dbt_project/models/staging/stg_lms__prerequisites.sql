@@ -1,6 +1,10 @@
 with source as (
 
-    {{ latest_rows(source('raw', 'lms_prerequisites'), ['content_id', 'requires_content_id']) }}
+    {{ latest_rows(
+        source('raw', 'lms_prerequisites'),
+        ['content_id', 'requires_content_id'],
+        exclude_retired=true
+    ) }}
 
 )
 

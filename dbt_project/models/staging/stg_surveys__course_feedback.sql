@@ -10,7 +10,8 @@ select
     content_id,
     rating,
     relevance,
-    submitted_at
+    submitted_at,
+    _loaded_at as loaded_at
 from source
 where response_id is not null
   and person_key is not null

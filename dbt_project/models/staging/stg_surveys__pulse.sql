@@ -9,7 +9,8 @@ select
     person_key,
     cast(survey_date as date) as survey_date,
     engagement,
-    enps
+    enps,
+    _loaded_at as loaded_at
 from source
 where response_id is not null
   and person_key is not null

@@ -10,7 +10,8 @@ select
     trim(skill_id) as skill_id,
     level,
     lower(trim(source)) as source,
-    assessed_at
+    assessed_at,
+    _loaded_at as loaded_at
 from source
 where assessment_id is not null
   and person_key is not null

@@ -139,6 +139,9 @@ def _duration_valid(text: str, parts: str) -> str:
 # Whether a line's first character is printable, not a space: then trimming it (which
 # copies the whole line) cannot change how it starts.
 _PRINTABLE_START = "ascii(line) between 33 and 126"
+# What a blank line may hold (census._BLANK, so both count the same lines). DuckDB's
+# trim() without characters keeps tabs and drops Unicode spaces.
+BLANK_CHARS = "(' ' || chr(9) || chr(11) || chr(12) || chr(13))"
 
 
 def _extract_sql(validate: bool, lines: str = NUMBERED_LINES) -> str:
@@ -164,9 +167,11 @@ def _extract_sql(validate: bool, lines: str = NUMBERED_LINES) -> str:
             from (select line_no, line, {is_json} as is_json, is_json and is_object as valid
                   from (select line_no, line,
                                case when {_PRINTABLE_START} then ascii(line) = 123
-                                    else starts_with(ltrim(line), '{{') end as is_object
+                                    else starts_with(ltrim(line, {BLANK_CHARS}), '{{')
+                               end as is_object
                         from ({lines})
-                        where case when {_PRINTABLE_START} then true else trim(line) <> '' end))
+                        where case when {_PRINTABLE_START} then true
+                                   else trim(line, {BLANK_CHARS}) <> '' end))
         )"""
 
 

@@ -5,6 +5,7 @@ parameters; names come from fixed constants."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 import duckdb
@@ -12,6 +13,8 @@ import duckdb
 from skillpath.ingest.dedup import OUTCOME, insert_loaded, resolve_outcomes
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, tally
+from skillpath.ingest.reasons import declared
+from skillpath.ingest.records import Record
 from skillpath.ingest.sql import problems_message
 from skillpath.ingest.xapi.fields import VOIDED
 
@@ -46,12 +49,15 @@ def load_checked(
     unit: str,
     result: FileResult,
     loaded_at: datetime,
+    unreadable: list[Record],
 ) -> FileResult:
     """Deduplicate the checked rows (table ``checked``) against each other and the
-    stored statements, append the loaded ones and quarantine the rest."""
+    stored statements, append the loaded ones and quarantine the rest, and the rows
+    that never reached DuckDB (``unreadable``)."""
     if unit not in _UNITS:
         raise ValueError(f"unit {unit!r} is none of {_UNITS}")
-    result.rows_in = con.execute(f"select count(*) from {checked}").fetchone()[0]
+    checked_rows = con.execute(f"select count(*) from {checked}").fetchone()[0]
+    result.rows_in = checked_rows + len(unreadable)
     resolve_outcomes(
         con, "lms_statements", ("statement_id",), _CONTENT, immutable=True, typed=checked
     )
@@ -73,7 +79,15 @@ def load_checked(
         """,
         {"file": file.relative, "unit": unit},
     )
-    return tally(con, result, OUTCOME)
+    if unreadable:
+        con.executemany(
+            "insert into audit.quarantine values ('lms_statements', ?, ?, null, ?, ?, now())",
+            [
+                [file.relative, r.line, declared(r.problem.code), r.problem.message]
+                for r in unreadable
+            ],
+        )
+    return tally(con, result, OUTCOME, Counter(r.problem.code for r in unreadable))
 
 
 def apply_voiding_and_catalog(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

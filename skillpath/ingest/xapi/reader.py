@@ -5,7 +5,6 @@ not. Nothing here knows xAPI beyond telling a StatementResult from a statement."
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
 
@@ -31,23 +30,25 @@ def _first_char(file: LandingFile) -> str:
     return head[:1].decode("latin-1")
 
 
+class BrokenDocument(ValueError):
+    """A JSON array or document (StatementResult page, pretty-printed statement) that
+    DuckDB cannot parse: its statements are to be salvaged (``salvage``)."""
+
+
+def is_array(file: LandingFile) -> bool:
+    return file.path.name.lower().endswith((".json", ".json.gz")) and _first_char(file) == "["
+
+
 def read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     """Load the file into ``_sp_lines`` (line), in file order; return 'line' or
     'element' (what a row number counts). A ``.json`` file may also be one JSON document
-    (``_read_document``)."""
+    (``_read_document``). Raises ``BrokenDocument`` for an array or document that does
+    not parse."""
     path = str(file.path)
     name = file.path.name.lower()
     first = _first_char(file) if name.endswith((".json", ".json.gz")) else ""
     if first == "[":
-        con.execute(
-            f"""
-            create or replace temp table {LINES} as
-            select json::varchar as line
-            from read_json($path, format = 'array', records = false,
-                           columns = {{'json': 'JSON'}}, maximum_object_size = {_MAX_TEXT})
-            """,
-            {"path": path},
-        )
+        read_array(con, path)
         return "element"
     # Not parallel: splitting lines is no faster on two threads, only busier, and
     # the other core is better spent hashing the next file (runner).
@@ -66,6 +67,21 @@ def read_lines(con: duckdb.DuckDBPyConnection, file: LandingFile) -> str:
     return "line"
 
 
+def read_array(con: duckdb.DuckDBPyConnection, path: str) -> None:
+    try:
+        con.execute(
+            f"""
+            create or replace temp table {LINES} as
+            select json::varchar as line
+            from read_json($path, format = 'array', records = false,
+                           columns = {{'json': 'JSON'}}, maximum_object_size = {_MAX_TEXT})
+            """,
+            {"path": path},
+        )
+    except duckdb.Error as exc:
+        raise BrokenDocument(read_error(exc)) from exc
+
+
 def _is_statement_result(json_text: str) -> str:
     """Whether a JSON value is a StatementResult rather than a statement."""
     return (
@@ -79,19 +95,26 @@ def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
     document rather than a statement per line: a pretty-printed statement, or what an
     LRS answers to GET /statements and exports page by page, a StatementResult
     ``{"statements": [...], "more": "..."}`` (xAPI 1.0.3 §2.5). The lines tell: a
-    document's first line is no JSON value of its own (pretty-printed), or it is a
-    StatementResult. Should the document not parse, the lines stay and are judged one
-    by one, as for JSON lines. Returns whether the file was a document."""
+    document's first line is no JSON value of its own and neither is its second
+    (pretty-printed: JSON lines whose first line is broken have a good second one), or
+    it is a StatementResult. Should the document not parse, ``BrokenDocument`` is
+    raised. Returns whether the file was a document."""
     [(document,)] = con.execute(
         f"""
-        select case when json_valid(line) then {_is_statement_result("line")}
-                    else (select count(*) from {LINES}) > 1 end
-        from {LINES} where rowid = (select min(rowid) from {LINES})
+        with first_lines as (
+            select line, row_number() over (order by rowid) as n from (
+                select rowid, line from {LINES} where trim(line) <> '' order by rowid limit 2
+            )
+        )
+        select case when json_valid(f.line) then {_is_statement_result("f.line")}
+                    else s.line is not null and not json_valid(s.line) end
+        from first_lines f left join first_lines s on s.n = 2
+        where f.n = 1
         """
     ).fetchall()
     if not document:
         return False
-    with contextlib.suppress(duckdb.Error):
+    try:
         con.execute(
             f"""
             create or replace temp table _sp_document as
@@ -103,10 +126,11 @@ def _read_document(con: duckdb.DuckDBPyConnection, path: str) -> bool:
             """,
             {"path": path},
         )
-        con.execute(f"create or replace temp table {LINES} as from _sp_document")
-        con.execute("drop table _sp_document")
-        return True
-    return False
+    except duckdb.Error as exc:
+        raise BrokenDocument(read_error(exc)) from exc
+    con.execute(f"create or replace temp table {LINES} as from _sp_document")
+    con.execute("drop table _sp_document")
+    return True
 
 
 def read_error(exc: BaseException) -> str:

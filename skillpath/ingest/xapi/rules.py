@@ -6,6 +6,7 @@ partial scores, offsets and fractions in timestamps), strict where it is not."""
 
 from __future__ import annotations
 
+from skillpath.ingest.limits import TimeWindow
 from skillpath.ingest.sql import lit, problem, problems_list
 from skillpath.ingest.xapi.fields import PROGRESS, VOIDED, is_iri, is_string, text_of
 
@@ -76,8 +77,9 @@ def statement_rules() -> list[Rule]:
             "(j_timestamp is not null and ts is null) "
             "or (j_stored is not null and stored_ts is null)",
             "invalid_timestamp",
-            "'timestamp/stored is not an ISO 8601 date-time: ' || "
-            "coalesce(case when ts is null then j_timestamp end, j_stored)",
+            "case when j_timestamp is not null and ts is null then 'timestamp' else 'stored' "
+            "end || ' is not an ISO 8601 date-time with a time zone "
+            "(e.g. 2024-05-01T09:30:00Z)'",
         ),
         (
             "j_timestamp is null and j_stored is null",
@@ -101,13 +103,12 @@ def statement_rules() -> list[Rule]:
             "scaled not between -1 and 1 or score_raw < score_min or score_raw > score_max "
             "or score_min > score_max",
             "score_out_of_range",
-            "'result.score out of range (scaled must be within -1..1, raw within min..max): ' "
-            "|| coalesce(json_extract(j_result, '$.score')::varchar, '')",
+            m("result.score out of range: scaled must be within -1..1, raw within min..max"),
         ),
         (
             "duration is not null and not duration_valid",
             "invalid_duration",
-            "'result.duration ' || duration || ' is not an ISO 8601 duration (e.g. PT1H30M)'",
+            m("result.duration is not an ISO 8601 duration (e.g. PT1H30M)"),
         ),
         (
             "j_progress is not null and not coalesce(progress_pct between 0 and 100, false)",
@@ -137,7 +138,7 @@ def statement_rules() -> list[Rule]:
             "j_version is not null and not (starts_with(j_version, '\"1.0.') "
             "or starts_with(j_version, '\"2.0.'))",
             "invalid_version",
-            "'version ' || j_version || ' is neither 1.0.x nor 2.0.x'",
+            m("version is neither 1.0.x nor 2.0.x"),
         ),
         (
             "actor_kind = 'Group'",
@@ -172,12 +173,44 @@ def of_statements(rules: list[Rule]) -> list[Rule]:
     return [(f"valid and ({condition})", code, msg) for condition, code, msg in rules]
 
 
-def problems_sql() -> str:
+def limit_rules(max_bytes: int, max_depth: int, window: TimeWindow) -> list[Rule]:
+    """What no statement may be, whatever xAPI says: longer than
+    ``ingest.max_record_bytes``, nested deeper than ``ingest.max_json_depth``
+    (``too_deep``, a column of ``xapi._checked_sql``), or dated outside the plausible
+    window (``limits.TimeWindow``)."""
+    return [
+        (
+            f"strlen(line) > {max_bytes}",
+            "line_too_long",
+            f"'the statement is ' || format('{{:,}}', strlen(line)) || "
+            f"' bytes long, over the limit of {max_bytes:,} (ingest.max_record_bytes)'",
+        ),
+        (
+            "too_deep",
+            "too_deep",
+            lit(
+                f"the statement nests more than {max_depth} levels deep "
+                "(ingest.max_json_depth): a broken or hostile export"
+            ),
+        ),
+        (
+            f"valid and ({window.condition('ts')} or {window.condition('stored_ts')})",
+            "implausible_time",
+            window.message(
+                f"coalesce(case when {window.condition('ts')} then ts end, stored_ts)",
+                "timestamp/stored",
+            ),
+        ),
+    ]
+
+
+def problems_sql(limits: list[Rule]) -> str:
     """The broken rules of a line. The list is only built for lines that break one:
     building and filtering a list of structs per row costs more than all the rules'
     conditions, and almost every statement passes."""
     rules_of_statement = statement_rules()
     rules = [
+        *limits,
         ("not is_json", "malformed_json", lit("not valid JSON; fix or remove it")),
         (
             "is_json and not valid",
@@ -187,7 +220,7 @@ def problems_sql() -> str:
         *of_statements(rules_of_statement),
     ]
     # a line that is no statement breaks one of the first two rules
-    broken = " or ".join(f"({condition})" for condition, _, _ in rules_of_statement)
+    broken = " or ".join(f"({condition})" for condition, _, _ in [*limits, *rules_of_statement])
     listed = problems_list([problem(*rule) for rule in rules])
     return f"case when not valid or {broken} then {listed} else {problems_list([])} end"
 
