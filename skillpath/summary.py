@@ -20,6 +20,19 @@ def _rows(con, sql: str) -> list[tuple]:
         return []
 
 
+def _flow(head: str, items: list[str], width: int = 100) -> list[str]:
+    """``head`` and the items joined by " · ", in lines of at most ``width`` characters,
+    never breaking an item."""
+    lines, current = [], head
+    for item in items:
+        if len(current) + 3 + len(item) > width:
+            lines.append(current)
+            current = "  " + item
+        else:
+            current += (" " if current == head else " · ") + item
+    return [*lines, current]
+
+
 def render_summary(settings: Settings, with_publication: bool = False) -> str:
     lines = [f"warehouse: {settings.warehouse}"]
     if not settings.warehouse.exists():
@@ -34,12 +47,11 @@ def render_summary(settings: Settings, with_publication: bool = False) -> str:
             where schema_name = 'marts' order by table_name
             """,
         )
-        if marts:
-            lines.append("marts (rows):")
-            lines.extend(f"  marts.{name:<32} {rows:>10,}" for name, rows in marts)
+        if marts:  # a few lines for every mart, so the summary fits on one screen
+            lines.extend(_flow("marts (rows):", [f"{name} {rows:,}" for name, rows in marts]))
     if with_publication:
         from skillpath.publish.commands import render_status
 
-        lines.append(render_status(settings).split("\n", 1)[-1])
+        lines.append(render_status(settings, brief=True).split("\n", 1)[-1])
     lines.append(f"reports: {settings.reports_dir}")
     return "\n".join(lines)
