@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.runner import outcome
 from skillpath import cli
-from skillpath.console import LogSink, Terminal, logging_to
+from skillpath.console import LogSink, Terminal, captured, logging_to
 from skillpath.exit_codes import ExitCode
 from skillpath.lock import LockBusy
 from skillpath.publish.commands import export_format
@@ -179,7 +179,9 @@ def _restore_logging():
 def test_the_terminal_shows_our_warnings_the_log_everything(tmp_path: Path, verbose: bool) -> None:
     screen, echo = io.StringIO(), io.StringIO()
     sink = LogSink(tmp_path / "x.log", echo=echo if verbose else None)
-    with logging_to(sink, Terminal(screen, verbose), verbose):
+    # as during a run: MLflow's logger, once MLflow is imported, writes to the stderr of
+    # the moment, which captured() points at the log
+    with logging_to(sink, Terminal(screen, verbose), verbose), captured(sink):
         logging.getLogger("skillpath.ingest.runner").info("hr/employees.csv: all rows loaded")
         logging.getLogger("skillpath.ingest.runner").debug("reading hr/employees.csv")
         logging.getLogger("skillpath.ingest.runner").warning("hr/roles.csv: 3 rows quarantined")
@@ -199,8 +201,6 @@ def test_the_terminal_shows_our_warnings_the_log_everything(tmp_path: Path, verb
 
 
 def test_the_log_has_no_colour_codes(tmp_path: Path) -> None:
-    from skillpath.console import captured
-
     sink = LogSink(tmp_path / "x.log")
     with captured(sink):
         print("1 of 2 OK created sql view model staging.x ... [\x1b[32mOK\x1b[0m in 0.39s]")
