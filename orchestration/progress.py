@@ -87,6 +87,7 @@ class RunProgress:
         self.current: Stage | None = None
         self.counts: Counter[str] = Counter()
         self.messages = 0
+        self.seen: list[str] = []
         self.failed_steps: list[str] = []
 
     # -- the listener ------------------------------------------------------------------
@@ -118,8 +119,11 @@ class RunProgress:
         self.terminal.number_stage(1, self.total)
 
     def finish(self) -> None:
-        failed = bool(self.current and self.counts["failed_steps"])
-        self.terminal.end_stage(failed=failed)
+        outcome = ""
+        if self.current and self.counts["failed_steps"]:
+            crashed = self.counts["failed_steps"] > self.counts["stopped_by_checks"]
+            outcome = "failed" if crashed else "blocked by a check"
+        self.terminal.end_stage(outcome)
         self.current = None
 
     # -- helpers -----------------------------------------------------------------------
@@ -127,7 +131,7 @@ class RunProgress:
         if stage == self.current:
             return
         self.finish()
-        self.current, self.counts, self.messages = stage, Counter(), 0
+        self.current, self.counts, self.messages, self.seen = stage, Counter(), 0, []
         self.terminal.start_stage(stage.label, self.numbers.get(stage), self.total)
 
     def _check(self, event: dg.DagsterEvent) -> None:
@@ -137,23 +141,33 @@ class RunProgress:
             return
         self.counts["checks failed"] += 1
         name = f"{data.asset_key.to_user_string()} {data.check_name}"
-        text = f"check {name} failed: {data.description or 'no description'}"
+        description = data.description or "no description"
         severe = data.severity == dg.AssetCheckSeverity.ERROR
-        self._say(self.terminal.error if severe else self.terminal.warn, text)
+        emit = self.terminal.error if severe else self.terminal.warn
+        self._say(emit, f"check {name} failed: {description}", about=description)
 
     def _step_failed(self, event: dg.DagsterEvent) -> None:
         self.failed_steps.append(event.step_key)
         self.counts["failed_steps"] += 1
         error = event.step_failure_data.error
-        if error is None or error.cls_name == "DagsterAssetCheckFailedError":
-            return  # the failed blocking check was reported as it was evaluated
+        if error is not None and error.cls_name == "DagsterAssetCheckFailedError":
+            self.counts["stopped_by_checks"] += 1
+            return  # a blocking check, reported as it was evaluated: a decision, not a crash
+        if error is None:
+            return
         cause = error
         while cause.cause is not None and cause.cls_name.startswith("Dagster"):
             cause = cause.cause  # the user code's exception, not Dagster's wrapper
         first = (cause.message or "").strip().splitlines()
         self._say(self.terminal.error, f"{event.step_key}: {first[0] if first else cause.cls_name}")
 
-    def _say(self, emit, text: str) -> None:
+    def _say(self, emit, text: str, about: str | None = None) -> None:
+        """Show a message under the stage, unless it repeats one already shown (a gate's
+        warning and its check say the same); ``about`` is what is compared."""
+        about = about or text
+        if any(about in seen or seen in about for seen in self.seen):
+            return
+        self.seen.append(about)
         self.messages += 1
         if self.messages <= MAX_MESSAGES_PER_STAGE:
             emit(text)

@@ -153,7 +153,7 @@ def run_pipeline(
             result = run_job(settings, job_name, progress)
             progress.finish()
     except BaseException:
-        terminal.end_stage(failed=True)
+        terminal.end_stage("failed")
         raise
     pipeline = job_name == "pipeline"
     status = _publication_status(settings, result.run_id) if pipeline else None

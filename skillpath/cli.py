@@ -383,7 +383,7 @@ def tune(trials: int, verbose: bool) -> int:
             from orchestration.tuning import tune_on_warehouse
 
             best = tune_on_warehouse(settings, trials)
-        terminal.end_stage(failed=best is None)
+        terminal.end_stage("failed" if best is None else "")
         if best is None:
             raise CommandError("no trial could train (too little data); see the MLflow runs")
         terminal.print(best)

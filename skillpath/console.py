@@ -188,14 +188,16 @@ class Terminal:
         if self._stage:
             self._stage.detail = detail
 
-    def end_stage(self, failed: bool = False) -> None:
+    def end_stage(self, outcome: str = "") -> None:
+        """Print the stage's line: ``outcome`` is empty when it went through, else how it
+        ended ("failed", "blocked by a check")."""
         stage, self._stage = self._stage, None
         if self._live:
             self._live.stop()
             self._live = None
         if stage:
-            status = "failed after " if failed else ""
-            self.print(stage.text(status), style="red" if failed else None)
+            style = {"": None, "failed": "red"}.get(outcome, "yellow")
+            self.print(stage.text(f"{outcome} after " if outcome else ""), style=style)
         pending, self._pending = self._pending, []
         for text, style in pending:
             self.print(text, style=style)

@@ -220,5 +220,5 @@ def test_a_missing_required_export_is_named_in_one_line(skillpath_env: Path) -> 
     assert len(missing) == 1 and missing[0].startswith("  error: check raw/hr_employees")
     assert "Traceback" not in out + err and "Stack Trace" not in out + err
     assert "Dependencies for step" not in out
-    assert re.search(r"^\[2/2\] ingest landing files … failed after ", out, re.M)
+    assert re.search(r"^\[2/2\] ingest landing files … blocked by a check after ", out, re.M)
     assert len(out.splitlines()) <= 30

@@ -174,6 +174,14 @@ def test_the_run_is_quiet_and_its_detail_is_in_the_log(demo: Demo) -> None:
     assert any("dbt build … " in line and "checks passed" in line for line in stages)
     assert "\x1b[" not in out and " START " not in out and " - dagster - " not in out
     assert not re.search(r"\b(DEBUG|INFO)\b", out), "log lines on the terminal"
+    notes = [
+        line.split(": ", 1)[1] for line in lines if line.startswith(("  warning:", "  error:"))
+    ]
+    said = [note.split(" failed: ", 1)[-1] for note in notes]
+    twice = [a for i, a in enumerate(said) for j, b in enumerate(said) if i != j and a in b]
+    assert not twice, f"a message shown twice: {twice}"
+    # a gate that blocks is a decision: no stage reads as a crash
+    assert not [line for line in stages if " failed after " in line], out
     ending = "succeeded" if demo.exit_code == PUBLISHED else ": publication BLOCKED by its gates"
     assert re.match(rf"run \S+ ?{ending}", lines[-1]), lines[-1]
     log_file = Path(lines[0].removeprefix("log: "))
