@@ -222,3 +222,24 @@ def test_a_missing_required_export_is_named_in_one_line(skillpath_env: Path) -> 
     assert "Dependencies for step" not in out
     assert re.search(r"^\[2/2\] ingest landing files … blocked by a check after ", out, re.M)
     assert len(out.splitlines()) <= 30
+
+
+def test_the_summary_lists_ingestion_briefly_only_when_every_row_was_loaded() -> None:
+    from skillpath.ingest.report import SourceSummary
+    from skillpath.summary import _ingestion
+
+    def source(table: str, rows: int, quarantined: int = 0, files: int = 1) -> SourceSummary:
+        required = table != "survey_pulse"
+        return SourceSummary(table, required, files, 0, rows, rows - quarantined, quarantined, 0, 0)
+
+    clean = [source("hr_employees", 1000), source("lms_statements", 73894, files=13)]
+    brief = _ingestion([*clean, source("survey_pulse", 0, files=0)])
+    assert brief[0] == "ingestion (rows): hr_employees 1,000 · lms_statements 73,894"
+    assert "14 files; all 74,894 rows loaded" in brief[1]
+    assert brief[2] == "  optional, not provided: survey_pulse"
+    assert _ingestion([source("hr_employees", 0, files=0), clean[1]])[0].startswith(
+        "ingestion (files, rows in"
+    ), "a required source missing shows the table"
+    table = _ingestion([clean[0], source("lms_statements", 73894, quarantined=5, files=13)])
+    assert table[0].startswith("ingestion (files, rows in = loaded + quarantined + duplicate)")
+    assert any("73,889" in line and "5" in line for line in table[1:])

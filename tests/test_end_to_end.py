@@ -165,7 +165,7 @@ def test_the_run_is_quiet_and_its_detail_is_in_the_log(demo: Demo) -> None:
     per-node lines and Dagster's events only in the log, each once, without colour codes."""
     out = (demo.data / "run.out").read_text()
     lines = out.splitlines()
-    assert len(lines) <= 45, out
+    assert len(lines) <= 40, out
     assert (demo.data / "run.err").read_text() == ""
     stages = [line for line in lines if re.match(r"\[\d+/\d+\] ", line)]
     numbers = [int(re.match(r"\[(\d+)/(\d+)\]", line).group(1)) for line in stages]
