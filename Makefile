@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/skillpath prepare
 	@touch $(STAMP)
 
-# one training thread: the demo gives the same model, figures and publication every time
+# one training thread: the demo gives the same model, figures and publication every time;
+# the commands print their own progress (and the path of their log), so make does not echo them
 demo: install
-	$(BIN)/skillpath sample
-	SKILLPATH_TRAIN_THREADS=1 $(BIN)/skillpath run
+	@$(BIN)/skillpath sample
+	@SKILLPATH_TRAIN_THREADS=1 $(BIN)/skillpath run
 
 run: install
 	$(BIN)/skillpath run

@@ -10,13 +10,11 @@ from skillpath.settings import Settings
 from skillpath.warehouse import connect
 
 
-def run_tuning(settings: Settings, trials: int) -> int:
-    """Exit code 1 when nothing could be trained."""
+def tune_on_warehouse(settings: Settings, trials: int) -> str | None:
+    """The best trial in one line, or None when no trial could train."""
     with connect(settings.warehouse, read_only=True) as con:
         marts = load_marts(con)
     config, score = tune(marts, trials, settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     if config is None:
-        print("tuning: no trial could train (too little data); see the MLflow runs")
-        return 1
-    print(f"tuning: best {PRIMARY_METRIC} = {score:.4f} with {config.as_params()}")
-    return 0
+        return None
+    return f"best {PRIMARY_METRIC} = {score:.4f} with {config.as_params()}"

@@ -1,116 +1,469 @@
-"""The one entry point people and ``make`` use (README.md, Commands).
+"""``skillpath``: the one entry point people and ``make`` use (README.md, Commands).
 
-Sub-commands import their implementation lazily so that ``skillpath --help`` stays fast
-and a broken optional stage cannot stop the others from running.
+Click builds the commands and their help, rich the progress output. Sub-commands import
+their implementation lazily so that ``skillpath --help`` stays fast and a broken optional
+stage cannot stop the others. Exit codes (``skillpath.exit_codes``) are mapped here and
+nowhere else: ``LockBusy`` from any command becomes 75, a wrong option 64.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
+import os
 import sys
-from collections.abc import Callable, Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
+from skillpath.console import LogSink, Terminal, captured, logging_to, new_log_path
+from skillpath.exit_codes import MEANING, ExitCode
+from skillpath.lock import LockBusy
 from skillpath.settings import Settings
 
-log = logging.getLogger("skillpath")
-OWN_LOGGERS = ("skillpath", "ml", "orchestration")
+
+def _exit_codes(*codes: ExitCode | tuple[ExitCode, str]) -> str:
+    """The epilog of a command's --help: each code with what it means for the command."""
+    pairs = [c if isinstance(c, tuple) else (c, MEANING[c]) for c in codes]
+    lines = "\n".join(f"  {int(code):>3}  {text}" for code, text in pairs)
+    return f"\b\nExit codes:\n{lines}"
 
 
-def _cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
+class _Commands(click.Group):
+    """Commands listed in the order a newcomer uses them, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+verbose_option = click.option(
+    "-v", "--verbose", is_flag=True, help="Also show the log as it is written (dbt, Dagster)."
+)
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is the one line the user sees."""
+
+
+@click.group(cls=_Commands, context_settings=CONTEXT, epilog=_exit_codes(*ExitCode))
+@click.option("-v", "--verbose", is_flag=True, help="As --verbose of a command.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Micro-personalised learning recommendations: ingest HR, LMS and survey exports,
+    build the marts, train and evaluate the recommender, gate and publish.
+
+    Quiet by default: progress, warnings you can act on and the result. The detail (dbt,
+    Dagster, libraries) goes to a log file under the data directory, whose path each
+    command prints; --verbose also shows it.
+
+    \b
+    Typical use:
+      skillpath sample                  # the sample organisation's exports
+      skillpath run                     # the whole pipeline, then a summary
+      skillpath status                  # the current publication and its gates
+      skillpath export --out recs.csv   # what HR and the LMS receive
+
+    Locations come from environment variables: SKILLPATH_DATA_DIR (default data/) and
+    the others in the README's Configuration table.
+    """
+    ctx.obj = {"verbose": verbose}
+
+
+@contextmanager
+def _session(
+    command: str, verbose: bool, logged: bool = True
+) -> Iterator[tuple[Settings, Terminal, LogSink]]:
+    """Settings, the terminal and the command's log (printed first): what every command
+    runs inside. An unexpected error leaves its traceback in the log and one line here."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root().obj if ctx else None
+    verbose = verbose or bool(root and root.get("verbose"))
+    settings = Settings.from_env()
+    terminal = Terminal(sys.stdout, verbose)
+    path = new_log_path(settings.logs_dir, command) if logged else None
+    sink = LogSink(path, echo=sys.stderr if verbose else None)
+    if path:
+        terminal.print(f"log: {path}", style="dim")
+    try:
+        with logging_to(sink, terminal, verbose):
+            yield settings, terminal, sink
+    except (LockBusy, CommandError, click.ClickException):
+        raise
+    except Exception as exc:
+        sink.write(traceback.format_exc())
+        where = f" (traceback in {path})" if path else ""
+        raise CommandError(f"{type(exc).__name__}: {exc}{where}") from exc
+    finally:
+        sink.close()
+
+
+@contextmanager
+def _locked(settings: Settings, command: str) -> Iterator[None]:
+    """Hold the warehouse's run-level lock (``skillpath.lock``) for a command that writes;
+    a command killed while holding it is cleaned up after first
+    (``orchestration.recovery``). ``LockBusy`` ends in ``main`` as exit code 75."""
+    from orchestration.recovery import locked
+
+    with locked(settings, f"skillpath {command}"):
+        yield
+
+
+def _require_landing(settings: Settings) -> None:
+    if not settings.landing_dir.is_dir():
+        raise CommandError(
+            f"landing directory {settings.landing_dir} does not exist: put the HR, LMS and "
+            "survey exports there (SKILLPATH_LANDING_DIR sets where it is) or generate the "
+            "sample organisation with: skillpath sample"
+        )
+
+
+def _directory(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Path | None:
+    return Path(value).resolve() if value else None
+
+
+@cli.command(
+    short_help="Write the sample organisation's exports into the landing directory.",
+    epilog=_exit_codes(
+        (ExitCode.OK, "the exports are written"), (ExitCode.USAGE, "an option is out of range")
+    ),
+)
+@click.option("--employees", type=int, default=1000, show_default=True, help="Persons.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed.")
+@click.option("--months", type=int, default=12, show_default=True, help="Months of history.")
+@click.option(
+    "--landing-dir",
+    callback=_directory,
+    help="Where to write the exports.  [default: $SKILLPATH_LANDING_DIR]",
+)
+@click.option(
+    "--truth-dir",
+    callback=_directory,
+    help="Where to write the ground truth.  [default: $SKILLPATH_TRUTH_DIR]",
+)
+@click.option(
+    "--inject-bias",
+    is_flag=False,
+    flag_value="gender",
+    default=None,
+    metavar="ATTR[,ATTR]",
+    help="A history in which a group was steered away from advanced and leadership content: "
+    "gender (women), age (40 and over), disability (yes); alone: gender.",
+)
+@click.option(
+    "--bias-strength",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Probability that a steered pick is replaced.  [default: 0.7]",
+)
+@click.option(
+    "--inject-defects",
+    is_flag=True,
+    help="Add a realistic share of bad rows (ingestion quarantines them).",
+)
+# the names are written out: importing the generator here would slow every command
+@click.option(
+    "--regime",
+    default="default",
+    show_default=True,
+    help="Robustness regime (README, 'Robustness regimes'): default, no-taxonomy, heavy-tail, "
+    "binge, small-catalog, large-catalog or dormant.",
+)
+@verbose_option
+def sample(
+    employees: int,
+    seed: int,
+    months: int,
+    landing_dir: Path | None,
+    truth_dir: Path | None,
+    inject_bias: str | None,
+    bias_strength: float | None,
+    inject_defects: bool,
+    regime: str,
+    verbose: bool,
+) -> int:
+    """Write the sample organisation's HR, LMS and survey exports into the landing
+    directory.
+
+    Its ground truth (what the generator knows about every person) goes to a separate
+    directory and is never ingested; the benchmarks use it. The same seed writes the
+    same files.
+
+    \b
+    Examples:
+      skillpath sample
+      skillpath sample --employees 10000 --seed 7
+      skillpath sample --inject-defects --landing-dir /tmp/landing
+      skillpath sample --regime heavy-tail
+      skillpath sample --inject-bias gender,age --bias-strength 0.5
+    """
     from skillpath.sample import SampleConfig, generate
 
-    landing = Path(args.landing_dir).resolve() if args.landing_dir else settings.landing_dir
-    truth = Path(args.truth_dir).resolve() if args.truth_dir else settings.truth_dir
-    config = SampleConfig(
-        employees=args.employees,
-        seed=args.seed,
-        months=args.months,
-        inject_bias=tuple(a.strip() for a in (args.inject_bias or "").split(",") if a.strip()),
-        **({} if args.bias_strength is None else {"bias_strength": args.bias_strength}),
-        inject_defects=args.inject_defects,
-        regime=args.regime,
-    )
-    summary = generate(config, landing_dir=landing, truth_dir=truth)
-    print(summary.render())
-    return 0
-
-
-def _locked(settings: Settings, command: str, body: Callable[[], int]) -> int:
-    """Run ``body`` holding the warehouse's run-level lock (``skillpath.lock``); exit code
-    75 when another command holds it (after ``operations.lock_wait_seconds``)."""
-    from orchestration.recovery import locked
-    from skillpath.lock import LockBusy
-
     try:
-        with locked(settings, f"skillpath {command}"):
-            return body()
-    except LockBusy as exc:
-        print(f"skillpath {command}: {exc}", file=sys.stderr)
-        return exc.exit_code
+        config = SampleConfig(
+            employees=employees,
+            seed=seed,
+            months=months,
+            inject_bias=tuple(a.strip() for a in (inject_bias or "").split(",") if a.strip()),
+            **({} if bias_strength is None else {"bias_strength": bias_strength}),
+            inject_defects=inject_defects,
+            regime=regime,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with _session("sample", verbose) as (settings, terminal, sink):
+        summary = generate(
+            config,
+            landing_dir=landing_dir or settings.landing_dir,
+            truth_dir=truth_dir or settings.truth_dir,
+        )
+        sink.line(summary.render())  # every file with its rows; the terminal gets the gist
+        rows = sum(f.rows for f in summary.files)
+        terminal.print(summary.render().splitlines()[0])
+        terminal.print(f"  {len(summary.files)} files, {rows:,} rows in {summary.landing_dir}")
+        if summary.defects:
+            defects = sum(d["count"] for d in summary.defects)
+            terminal.print(f"  {defects:,} defects injected, listed in {summary.truth_dir}")
+        terminal.print(f"  ground truth (never ingested) in {summary.truth_dir}")
+    return ExitCode.OK
 
 
-def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    def ingest() -> int:
-        from orchestration.runner import run_pipeline
-        from skillpath.ingest.runner import accept_held
+@cli.command(
+    short_help="Ingest new or changed landing files (ingestion alone).",
+    epilog=_exit_codes(
+        (ExitCode.OK, "ingested (or nothing new)"),
+        (ExitCode.FAILED, "a file or a blocking check failed, or the landing directory is missing"),
+        ExitCode.BUSY,
+    ),
+)
+@click.option(
+    "--accept",
+    multiple=True,
+    metavar="FILE",
+    help="Apply a snapshot held as suspect_truncated (its path in the landing directory); "
+    "repeatable. See docs/operations.md.",
+)
+@verbose_option
+def ingest(accept: tuple[str, ...], verbose: bool) -> int:
+    """Ingest the new or changed files of the landing directory (ingestion alone).
 
-        if args.accept:
-            try:
-                accepted = accept_held(settings, args.accept)
-            except ValueError as exc:
-                print(f"skillpath ingest --accept: {exc}", file=sys.stderr)
-                return 1
-            print(f"accepted (applied now): {', '.join(accepted)}")
-        return run_pipeline(settings, job_name="ingest")
+    Every row is loaded, quarantined with a reason, or counted as a duplicate; a file
+    already ingested unchanged is skipped. Ends with the ingestion summary.
 
-    return _locked(settings, "ingest", ingest)
+    \b
+    Examples:
+      skillpath ingest
+      SKILLPATH_LANDING_DIR=/srv/exports skillpath ingest --verbose
+      skillpath ingest --accept hr/employees.csv
+    """
+    from orchestration.runner import run_pipeline
+    from skillpath.ingest.runner import accept_held
 
-
-def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    def run() -> int:
-        from orchestration.runner import run_pipeline
-
-        return run_pipeline(settings)
-
-    return _locked(settings, "run", run)
-
-
-def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from skillpath.publish.commands import status
-
-    return status(settings)
-
-
-def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from skillpath.publish.commands import export
-
-    return export(settings, Path(args.out))
-
-
-def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
-    from skillpath.publish.erasure import erase
-
-    return _locked(settings, "erase", lambda: erase(settings, args.employee_id))
-
-
-def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestration.tuning import run_tuning
-
-    return _locked(settings, "tune", lambda: run_tuning(settings, trials=args.trials))
+    with _session("ingest", verbose) as (settings, terminal, sink):
+        _require_landing(settings)
+        with _locked(settings, "ingest"):
+            if accept:
+                try:
+                    accepted = accept_held(settings, list(accept))
+                except ValueError as exc:
+                    raise CommandError(f"--accept: {exc}") from exc
+                terminal.print(f"accepted (applied now): {', '.join(accepted)}")
+            return run_pipeline(settings, "ingest", terminal, sink)
 
 
-def _cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+@cli.command(
+    "run",
+    short_help="The whole pipeline: ingest, dbt, train and evaluate, gates, publication.",
+    epilog=_exit_codes(
+        (ExitCode.OK, "the publication went live"),
+        (ExitCode.BLOCKED, "a gate blocked the publication; the previous one stays current"),
+        (ExitCode.FAILED, "a step failed (the previous publication stays current)"),
+        ExitCode.BUSY,
+    ),
+)
+@verbose_option
+def run_command(verbose: bool) -> int:
+    """Run the whole pipeline in process (Dagster): ingest, dbt build, train and evaluate,
+    gates, publication; then a summary.
+
+    The terminal shows one line per stage ("[3/9] dbt build … 85 s"), the checks that
+    failed and the summary; dbt's and Dagster's detail are in the log file. The run is
+    recorded in the Dagster instance, so it shows in the UI (make ui).
+
+    \b
+    Examples:
+      skillpath run
+      skillpath run --verbose
+      SKILLPATH_TRAIN_THREADS=1 skillpath run   # the same model every time
+    """
+    from orchestration.runner import run_pipeline
+
+    with _session("run", verbose) as (settings, terminal, sink):
+        _require_landing(settings)
+        with _locked(settings, "run"):
+            return run_pipeline(settings, "pipeline", terminal, sink)
+
+
+@cli.command(short_help="The current publication and its gates.", epilog=_exit_codes(ExitCode.OK))
+def status() -> int:
+    """Show the current publication, its gates, and a newer blocked or failed one.
+
+    \b
+    Examples:
+      skillpath status
+    """
+    from skillpath.publish.commands import render_status
+
+    with _session("status", False, logged=False) as (settings, terminal, _):
+        terminal.print(render_status(settings))
+    return ExitCode.OK
+
+
+def _export_path(_ctx: click.Context, _param: click.Parameter, value: str) -> Path:
+    from skillpath.publish.commands import export_format
+
+    out = Path(value)
+    try:
+        export_format(out)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    return out
+
+
+@cli.command(
+    short_help="Write the current recommendations (.csv or .parquet).",
+    epilog=_exit_codes(
+        (ExitCode.OK, "written"),
+        (ExitCode.FAILED, "nothing published yet, or nothing to export"),
+        (ExitCode.USAGE, "an extension other than .csv or .parquet"),
+    ),
+)
+@click.option(
+    "--out",
+    required=True,
+    callback=_export_path,
+    help="The file to write; its extension picks the format: .csv or .parquet.",
+)
+def export(out: Path) -> int:
+    """Write the current recommendations for HR and the LMS.
+
+    Columns: employee_id, rank, content_id, title, score, reasons (JSON), publication_id,
+    personalised, reason_text. Persons who opted out get their role path (personalised
+    false).
+
+    \b
+    Examples:
+      skillpath export --out recs.csv
+      skillpath export --out /srv/lms/recs.parquet
+    """
+    from skillpath.publish.commands import export as write_export
+
+    with _session("export", False, logged=False) as (settings, _, _sink):
+        return write_export(settings, out)
+
+
+@cli.command(
+    short_help="Execute an erasure request for one employee.",
+    epilog=_exit_codes(
+        (ExitCode.OK, "erased now, or erased before"),
+        (ExitCode.FAILED, "no data held for this id (nothing recorded), or the erasure failed"),
+        ExitCode.BUSY,
+    ),
+)
+@click.option("--employee-id", required=True, help="The HR employee id of the person to erase.")
+@verbose_option
+def erase(employee_id: str, verbose: bool) -> int:
+    """Execute an erasure request: delete the person from every table that holds them.
+
+    The erasure is recorded in audit.erasures (time and counts, no employee id). An id
+    of which no data is held exits 1 and records nothing; an id erased before exits 0.
+
+    \b
+    Examples:
+      skillpath erase --employee-id E100042
+    """
+    from skillpath.publish.erasure import erase as erase_person
+
+    with _session("erase", verbose) as (settings, _, _sink), _locked(settings, "erase"):
+        return erase_person(settings, employee_id)
+
+
+@cli.command(
+    short_help="Hyper-parameter search as nested MLflow runs.",
+    epilog=_exit_codes(
+        (ExitCode.OK, "at least one trial trained"),
+        (ExitCode.FAILED, "no trial could train"),
+        ExitCode.BUSY,
+    ),
+)
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Configurations to try; the first is the current one.",
+)
+@verbose_option
+def tune(trials: int, verbose: bool) -> int:
+    """Random search over the recommender's hyper-parameters, on the marts of the last
+    run.
+
+    Each trial is a nested MLflow run under one parent run, judged on the same hold-out
+    as every training run (NDCG@10). Nothing is registered or published: promotion stays
+    a deliberate step.
+
+    \b
+    Examples:
+      skillpath tune --trials 8
+      make mlflow   # then compare the trials under the parent run "tune-8"
+    """
+    with _session("tune", verbose) as (settings, terminal, sink), _locked(settings, "tune"):
+        terminal.start_stage(f"{trials} trials")
+        with captured(sink):
+            from orchestration.tuning import tune_on_warehouse
+
+            best = tune_on_warehouse(settings, trials)
+        terminal.end_stage("failed" if best is None else "")
+        if best is None:
+            raise CommandError("no trial could train (too little data); see the MLflow runs")
+        terminal.print(best)
+    return ExitCode.OK
+
+
+@cli.command(
+    short_help="Parse the dbt project for Dagster (make install runs it).",
+    epilog=_exit_codes((ExitCode.OK, "parsed"), (ExitCode.FAILED, "dbt could not parse it")),
+)
+def prepare() -> int:
+    """Parse the dbt project into the manifest Dagster reads (make install runs it).
+
+    \b
+    Examples:
+      skillpath prepare
+    """
     from orchestration.dbt_project import prepare_manifest
 
-    prepare_manifest()
-    return 0
+    with _session("prepare", False, logged=False) as (_, terminal, _sink):
+        terminal.print(f"dbt manifest: {prepare_manifest()}")
+    return ExitCode.OK
 
 
-def _cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
-    import os
+@cli.command(
+    "mlflow-ui",
+    short_help="Start the MLflow UI on the tracking store.",
+    epilog=_exit_codes((ExitCode.OK, "the UI was stopped")),
+)
+@click.option("--port", type=int, default=5000, show_default=True, help="http://localhost:PORT")
+def mlflow_ui(port: int) -> int:
+    """Start the MLflow UI on the tracking store and artifacts of the data directory.
 
+    \b
+    Examples:
+      skillpath mlflow-ui
+      skillpath mlflow-ui --port 5001
+    """
+    settings = Settings.from_env()
     settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
     os.execvp(
         "mlflow",
@@ -122,111 +475,49 @@ def _cmd_mlflow_ui(args: argparse.Namespace, settings: Settings) -> int:
             "--default-artifact-root",
             str(settings.mlflow_artifact_root),
             "--port",
-            str(args.port),
+            str(port),
         ],
     )
-    return 0  # pragma: no cover - exec does not return
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="skillpath",
-        description="Micro-personalised learning recommendations: ingest, marts, model, publish.",
-    )
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="debug logging of skillpath (libraries still only warn)",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    sample = sub.add_parser("sample", help="write the sample organisation's exports")
-    sample.add_argument("--employees", type=int, default=1000, help="persons (default 1000)")
-    sample.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    sample.add_argument("--months", type=int, default=12, help="months of history (default 12)")
-    sample.add_argument("--landing-dir", help="default: $SKILLPATH_LANDING_DIR or data/landing")
-    sample.add_argument("--truth-dir", help="default: $SKILLPATH_TRUTH_DIR or data/truth")
-    sample.add_argument(
-        "--inject-bias",
-        nargs="?",
-        const="gender",
-        metavar="ATTR[,ATTR]",
-        help="history in which a group was steered away from advanced and leadership content: "
-        "gender (women), age (40 and over), disability (yes); default gender",
-    )
-    sample.add_argument(
-        "--bias-strength",
-        type=float,
-        help="probability that a steered pick is replaced, 0-1 (default 0.7)",
-    )
-    sample.add_argument(
-        "--inject-defects", action="store_true", help="add a realistic share of bad rows"
-    )
-    # the names are written out: importing the generator here would slow every command
-    sample.add_argument(
-        "--regime",
-        default="default",
-        help="robustness regime (README, 'Robustness regimes'): default, no-taxonomy, "
-        "heavy-tail, binge, small-catalog, large-catalog or dormant",
-    )
-    sample.set_defaults(func=_cmd_sample)
-
-    ingest = sub.add_parser("ingest", help="ingest new landing files only")
-    ingest.add_argument(
-        "--accept",
-        action="append",
-        metavar="FILE",
-        default=[],
-        help="apply a snapshot held as suspect_truncated (path in the landing directory)",
-    )
-    ingest.set_defaults(func=_cmd_ingest)
-    sub.add_parser("run", help="run the whole pipeline in process").set_defaults(func=_cmd_run)
-    sub.add_parser("status", help="show the current publication and its gates").set_defaults(
-        func=_cmd_status
-    )
-    export = sub.add_parser("export", help="write current recommendations (CSV or Parquet)")
-    export.add_argument("--out", required=True, help="output file (.csv or .parquet)")
-    export.set_defaults(func=_cmd_export)
-    erase = sub.add_parser("erase", help="execute an erasure request for one employee")
-    erase.add_argument("--employee-id", required=True)
-    erase.set_defaults(func=_cmd_erase)
-    tune = sub.add_parser("tune", help="small hyper-parameter search as nested MLflow runs")
-    tune.add_argument("--trials", type=int, default=8)
-    tune.set_defaults(func=_cmd_tune)
-    sub.add_parser(
-        "prepare", help="parse the dbt project (manifest for Dagster); run by make install"
-    ).set_defaults(func=_cmd_prepare)
-    mlflow_ui = sub.add_parser("mlflow-ui", help="start the MLflow UI on the tracking store")
-    mlflow_ui.add_argument("--port", type=int, default=5000)
-    mlflow_ui.set_defaults(func=_cmd_mlflow_ui)
-    return parser
+    return ExitCode.OK  # pragma: no cover - exec does not return
 
 
 def _venv_bin_on_path() -> None:
     """dagster-dbt runs ``dbt`` from PATH; make the one installed beside us win."""
-    import os
-
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def configure_logging(verbose: bool) -> None:
-    """Our own progress at INFO (DEBUG with -v); libraries (Great Expectations, MLflow,
-    Dagster's internals) only warn, also with -v: their debug output would bury ours."""
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(logging.WARNING)
-    for name in OWN_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+def _error(text: str) -> None:
+    print(f"skillpath: error: {text}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code; every exception a user can meet ends
+    here as one line."""
     _venv_bin_on_path()
-    args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
-    func: Callable[[argparse.Namespace, Settings], int] = args.func
-    return func(args, Settings.from_env())
+    try:
+        code = cli.main(args=argv, prog_name="skillpath", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        return ExitCode.USAGE
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx else "skillpath"
+        _error(f"{exc.format_message()} (see: {where} --help)")
+        return ExitCode.USAGE
+    except click.ClickException as exc:
+        _error(exc.format_message())
+        return ExitCode.FAILED
+    except click.Abort:
+        _error("interrupted")
+        return 130
+    except LockBusy as exc:
+        _error(f"busy: {exc}")
+        return ExitCode.BUSY
+    except CommandError as exc:
+        _error(str(exc))
+        return ExitCode.FAILED
+    return int(code or 0)
 
 
 def run() -> None:

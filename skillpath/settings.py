@@ -28,6 +28,7 @@ class Settings:
     reports_dir: Path
     mlflow_tracking_uri: str
     dagster_home: Path
+    logs_dir: Path
     pseudonym_key_file: Path
     config: Config
     # SKILLPATH_PSEUDONYM_KEY when set (a secret: never printed)
@@ -47,6 +48,8 @@ class Settings:
             reports_dir=path("SKILLPATH_REPORTS_DIR", data / "reports"),
             mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{data / 'mlflow.db'}",
             dagster_home=path("DAGSTER_HOME", data / "dagster"),
+            # one log file per command (dbt, Dagster, library detail the terminal leaves out)
+            logs_dir=data / "logs",
             pseudonym_key_file=path("SKILLPATH_PSEUDONYM_KEY_FILE", data / "pseudonym.key"),
             config=load_config(env),
             pseudonym_key_value=env.get("SKILLPATH_PSEUDONYM_KEY") or None,

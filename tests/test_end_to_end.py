@@ -4,7 +4,10 @@ and publishes recommendations with reasons that ``skillpath export`` hands to HR
 
 from __future__ import annotations
 
+import io
 import json
+import re
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +43,12 @@ def run_demo(data: Path, seed: int, employees: int = EMPLOYEES) -> Demo:
         for key, value in env.items():
             mp.setenv(key, value)
         assert main(["sample", "--employees", str(employees), "--seed", str(seed)]) == 0
-        code = main(["run"])
-        assert code in (PUBLISHED, BLOCKED), "the pipeline should end with a gate decision"
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["run"])
+        (data / "run.out").write_text(out.getvalue())
+        (data / "run.err").write_text(err.getvalue())
+        assert code in (PUBLISHED, BLOCKED), f"a gate decision was expected:\n{out.getvalue()}"
         export = main(["export", "--out", str(data / "export.csv")])
         assert export == (0 if code == PUBLISHED else 1), "export only what was published"
         with duckdb.connect(str(data / "warehouse.duckdb")) as con:
@@ -151,3 +158,36 @@ def test_the_warehouse_holds_no_email_addresses(demo: Demo) -> None:
         for schema, table in tables.itertuples(index=False):
             text = con.sql(f'select * from "{schema}"."{table}"').df().to_csv().lower()
             assert not any(e in text for e in emails), f"{schema}.{table} holds e-mail addresses"
+
+
+def test_the_run_is_quiet_and_its_detail_is_in_the_log(demo: Demo) -> None:
+    """What ``make demo`` shows: a line per stage and the summary, about 40 lines; dbt's
+    per-node lines and Dagster's events only in the log, each once, without colour codes."""
+    out = (demo.data / "run.out").read_text()
+    lines = out.splitlines()
+    assert len(lines) <= 40, out
+    assert (demo.data / "run.err").read_text() == ""
+    stages = [line for line in lines if re.match(r"\[\d+/\d+\] ", line)]
+    numbers = [int(re.match(r"\[(\d+)/(\d+)\]", line).group(1)) for line in stages]
+    total = int(re.match(r"\[\d+/(\d+)\]", stages[0]).group(1))
+    assert numbers == list(range(1, total + 1)) and total >= 5
+    assert any("dbt build … " in line and "checks passed" in line for line in stages)
+    assert "\x1b[" not in out and " START " not in out and " - dagster - " not in out
+    assert not re.search(r"\b(DEBUG|INFO)\b", out), "log lines on the terminal"
+    notes = [
+        line.split(": ", 1)[1] for line in lines if line.startswith(("  warning:", "  error:"))
+    ]
+    said = [note.split(" failed: ", 1)[-1] for note in notes]
+    twice = [a for i, a in enumerate(said) for j, b in enumerate(said) if i != j and a in b]
+    assert not twice, f"a message shown twice: {twice}"
+    # a gate that blocks is a decision: no stage reads as a crash
+    assert not [line for line in stages if " failed after " in line], out
+    ending = "succeeded" if demo.exit_code == PUBLISHED else ": publication BLOCKED by its gates"
+    assert re.match(rf"run \S+ ?{ending}", lines[-1]), lines[-1]
+    log_file = Path(lines[0].removeprefix("log: "))
+    assert log_file.parent == demo.data / "logs"
+    log = log_file.read_text()
+    assert re.search(r"^\d+ of \d+ START sql table model marts\.dim_employee ", log, re.M)
+    assert "\x1b[" not in log
+    assert log.count("Running dbt command") == 1, "a Dagster line is logged twice"
+    assert log.count("STEP_SUCCESS") >= total

@@ -70,11 +70,22 @@ def test_erase_removes_the_person_everywhere(skillpath_env: Path, capsys) -> Non
     assert "T-002" not in rows
 
 
-def test_erasing_an_unknown_person_is_recorded_and_harmless(skillpath_env: Path, capsys) -> None:
+def test_an_id_with_no_data_is_refused_and_nothing_is_recorded(skillpath_env: Path, capsys) -> None:
     settings = Settings.from_env()
     seed_ingestion(settings)
-    assert erase(settings, "NOBODY") == 0
-    assert "no rows found" in capsys.readouterr().out
+    assert erase(settings, "NOBODY") == 1
+    assert "no data held for this employee id" in capsys.readouterr().err
     with connect(settings.warehouse, read_only=True) as con:
         assert con.execute("select count(*) from published.employee_directory").fetchone() == (3,)
+        assert con.execute("select count(*) from audit.erasures").fetchone() == (0,)
+
+
+def test_erasing_twice_says_already_erased(skillpath_env: Path, capsys) -> None:
+    settings = Settings.from_env()
+    seed_ingestion(settings)
+    assert erase(settings, "T-001") == 0
+    capsys.readouterr()
+    assert erase(settings, "T-001") == 0
+    assert "already erased" in capsys.readouterr().out
+    with connect(settings.warehouse, read_only=True) as con:
         assert con.execute("select count(*) from audit.erasures").fetchone() == (1,)

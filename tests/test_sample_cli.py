@@ -10,7 +10,7 @@ from skillpath.cli import main
 from skillpath.sample import SampleConfig
 
 
-def test_sample_command_writes_landing_and_truth(tmp_path: Path, capsys) -> None:
+def test_sample_command_writes_landing_and_truth(tmp_path: Path, capsys, skillpath_env) -> None:
     code = main(
         [
             "sample",
@@ -29,7 +29,10 @@ def test_sample_command_writes_landing_and_truth(tmp_path: Path, capsys) -> None
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "50 employees" in out and "hr/employees.csv" in out and str(tmp_path / "truth") in out
+    assert "50 employees" in out and str(tmp_path / "in") in out and str(tmp_path / "truth") in out
+    assert "defects injected" in out and len(out.splitlines()) <= 6
+    log = Path(out.splitlines()[0].removeprefix("log: ")).read_text()
+    assert "hr/employees.csv" in log and "lms/statements/ (" in log
     assert (tmp_path / "in" / "hr" / "employees.csv").exists()
     assert len(list((tmp_path / "in" / "lms" / "statements").glob("lrs-export-*.jsonl"))) == 2
     assert (tmp_path / "truth" / "truth.json").exists()
@@ -41,7 +44,7 @@ def test_sample_command_uses_the_configured_directories(skillpath_env: Path) -> 
     assert (skillpath_env / "truth" / "persons.parquet").exists()
 
 
-def test_rerun_with_fewer_months_leaves_no_stale_exports(tmp_path: Path) -> None:
+def test_rerun_with_fewer_months_leaves_no_stale_exports(tmp_path: Path, skillpath_env) -> None:
     args = [
         "sample",
         "--employees",

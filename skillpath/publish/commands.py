@@ -28,6 +28,19 @@ EXPORT_COLUMNS = (
     "reason_text",
 )
 
+BRIEF_FIGURES = 110
+EXPORT_FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
+
+
+def export_format(out: Path) -> str:
+    """The format of an export file, from its extension; anything else is refused rather
+    than written as CSV under a name that promises another format."""
+    suffix = out.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        known = " or ".join(EXPORT_FORMATS)
+        raise ValueError(f"{out.name}: unknown export format {suffix or '(none)'!r}; use {known}")
+    return EXPORT_FORMATS[suffix]
+
 
 def _open(settings: Settings) -> duckdb.DuckDBPyConnection | None:
     """Read-only, so status works while nothing else writes; a clear message when the
@@ -56,14 +69,34 @@ def _format_figures(figures: dict) -> str:
     return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in figures.items())
 
 
-def _gate_lines(gates: list[GateResult]) -> list[str]:
+def _gate_lines(gates: list[GateResult], brief: bool = False) -> list[str]:
+    """One line per gate and one of its figures; ``brief`` (the run's summary) keeps a
+    line of them, ``skillpath status`` shows them all."""
     lines = []
     for gate in gates:
         label = STATUS_LABELS.get(gate.status, gate.status)
         lines.append(f"    [{label}] {gate.name}: {gate.message}")
         if gate.figures:
-            lines.append(f"        {_format_figures(gate.figures)}")
+            lines.append(
+                f"        {_brief(gate.figures) if brief else _format_figures(gate.figures)}"
+            )
     return lines
+
+
+def _brief(figures: dict) -> str:
+    """Figures named ``<approach>.<metric>`` keep the first metric of every approach (the
+    model beside its baselines); others are cut to about one line."""
+    metric = next(iter(figures)).partition(".")[2]
+    if metric:
+        approaches = [
+            (k.partition(".")[0], v) for k, v in figures.items() if k.endswith(f".{metric}")
+        ]
+        text = f"{metric}: " + ", ".join(f"{a} {json.dumps(v, default=str)}" for a, v in approaches)
+    else:
+        text = _format_figures(figures)
+    if len(text) <= BRIEF_FIGURES:
+        return text
+    return text[:BRIEF_FIGURES].rsplit(", ", 1)[0] + ", … (skillpath status)"
 
 
 def _model_line(pub: dict) -> str:
@@ -72,7 +105,7 @@ def _model_line(pub: dict) -> str:
     return f"  model: {pub['model_name']} version {pub['model_version']} ({pub.get('champion')})"
 
 
-def render_status(settings: Settings) -> str:
+def render_status(settings: Settings, brief: bool = False) -> str:
     runs = run_state.lock_lines(settings)
     if runs and runs[0].startswith("busy"):  # DuckDB lets nobody read while it writes
         return "\n".join([f"warehouse: {settings.warehouse}", *runs])
@@ -105,7 +138,7 @@ def render_status(settings: Settings) -> str:
             _model_line(current),
             f"  persons: {current['persons']}, recommendations: {current['recommendations']}",
             "  gates:",
-            *_gate_lines(gate_results_from_json(current["gate_results"])),
+            *_gate_lines(gate_results_from_json(current["gate_results"]), brief),
         ]
     newer = current["created_at"] if current else None
     for pub, label in (
@@ -119,7 +152,7 @@ def render_status(settings: Settings) -> str:
         lines += [f"{label}: {pub['publication_id']} ({pub['created_at']:%Y-%m-%d %H:%M} UTC)"]
         lines.append(f"  {pub['message']}")
         lines += _gate_lines(
-            [g for g in gate_results_from_json(pub["gate_results"]) if not g.passed]
+            [g for g in gate_results_from_json(pub["gate_results"]) if not g.passed], brief
         )
         lines.append(f"  report: {report_path(settings.reports_dir, pub['publication_id'])}")
     if current is not None:
@@ -156,6 +189,7 @@ def current_export(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, int]:
 
 
 def export(settings: Settings, out: Path) -> int:
+    file_format = export_format(out)
     con = _open(settings)
     if con is None or not table_exists(con, "published", "current_recommendations"):
         print("nothing to export: nothing has been published yet (skillpath run)", file=sys.stderr)
@@ -174,7 +208,7 @@ def export(settings: Settings, out: Path) -> int:
         print("nothing to export: the current publication is empty", file=sys.stderr)
         return 1
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
+    if file_format == "Parquet":
         frame.to_parquet(out, index=False)
     else:  # a spreadsheet must not run a title as a formula; Parquet keeps raw values
         neutralise_formulas(frame).to_csv(out, index=False)

@@ -5,12 +5,15 @@ listed, so a table added later cannot be forgotten. Derived schemas (staging,
 intermediate, marts) are cleaned too: dbt rebuilds most of them, but an incremental model
 would keep the person's rows forever. The erasure is recorded in ``audit.erasures`` with
 the person key (a keyed hash) and counts only, so compliance can prove it happened
-without the warehouse holding the employee id again.
+without the warehouse holding the employee id again. An id of which nothing is held is
+not recorded (a typo must not leave an erasure on record) and exits 1; an id erased
+before exits 0 and says so.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 
 import duckdb
 
@@ -47,7 +50,8 @@ def _tables_with(con: duckdb.DuckDBPyConnection, column: str) -> list[str]:
 
 
 def erase_person(con: duckdb.DuckDBPyConnection, key: str, employee_id: str) -> dict[str, int]:
-    """Delete in one transaction; returns rows affected per table (zeros left out)."""
+    """Delete in one transaction; returns rows affected per table (zeros left out). When
+    nothing was held, nothing is recorded either."""
     ensure_publish_tables(con)
     counts: dict[str, int] = {}
     con.execute("begin transaction")
@@ -66,9 +70,10 @@ def erase_person(con: duckdb.DuckDBPyConnection, key: str, employee_id: str) -> 
             [key, json.dumps(employee_id)],
         ).fetchone()[0]
         counts = {t: n for t, n in counts.items() if n}
-        con.execute(
-            "insert into audit.erasures values (?, ?, ?)", [key, json.dumps(counts), utcnow()]
-        )
+        if counts:
+            con.execute(
+                "insert into audit.erasures values (?, ?, ?)", [key, json.dumps(counts), utcnow()]
+            )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -76,27 +81,48 @@ def erase_person(con: duckdb.DuckDBPyConnection, key: str, employee_id: str) -> 
     return counts
 
 
+def _erased_before(con: duckdb.DuckDBPyConnection, key: str) -> bool:
+    return (
+        con.execute(
+            "select count(*) from audit.erasures where erased_person_key = ?", [key]
+        ).fetchone()[0]
+        > 0
+    )
+
+
 def erase(settings: Settings, employee_id: str) -> int:
+    """Exit code 0 when the person was erased now or before, 1 when nothing is held
+    about the id (nothing recorded) or the warehouse could not be written."""
     employee_id = employee_id.strip()
     if not employee_id:
-        print("erase: --employee-id is empty")
-        return 2
+        print("erase: --employee-id is empty", file=sys.stderr)
+        return 1
     key = person_key(employee_id, pseudonym_key(settings))
     if not settings.warehouse.exists():
-        print(f"no warehouse at {settings.warehouse}: nothing to erase")
-        return 0
+        print(
+            f"no warehouse at {settings.warehouse}: no data held, nothing erased", file=sys.stderr
+        )
+        return 1
     try:
         with connect(settings.warehouse) as con:
             counts = erase_person(con, key, employee_id)
+            before = not counts and _erased_before(con, key)
     except duckdb.IOException as exc:
         print(f"cannot write {settings.warehouse}: {exc}\nretry when no pipeline is running")
         return 1
-    if counts:
-        print(f"erased {sum(counts.values())} row(s):")
-        for table, n in counts.items():
-            print(f"  {table:<48} {n:>8}")
-    else:
-        print("no rows found for this employee id (never ingested, or already erased)")
+    if before:
+        print("already erased: no data held for this employee id (the erasure is on record)")
+        return 0
+    if not counts:
+        print(
+            "no data held for this employee id: nothing erased, nothing recorded "
+            "(check the id against the HR export)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"erased {sum(counts.values())} row(s):")
+    for table, n in counts.items():
+        print(f"  {table:<48} {n:>8}")
     print(
         "recorded in audit.erasures. Still to do outside the warehouse: remove the person from "
         "the source exports in the landing directory (re-ingesting them would bring the "
