@@ -13,6 +13,7 @@ from ml.runs import EvaluationOutcome
 from orchestration.assets.publish import candidate_recommendations, publication
 from orchestration.checks.publish import GATE_CHECKS
 from orchestration.resources import SkillpathResource
+from skillpath.publish.report import REPORT_NAME
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.fixtures.publish.org import Org
@@ -135,7 +136,7 @@ def test_too_little_data_is_a_warning_with_the_figures_training_saw(skillpath_en
     run_id = result.output_for_node("model_evaluation").run_id
     logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run_id).data.metrics
     assert {k: logged[f"training_{k}"] for k in seen} == seen
-    assert said in (Path(out["report_dir"]) / "gates.html").read_text()
+    assert said in (Path(out["report_dir"]) / REPORT_NAME).read_text()
     status = render_status(settings)
     assert f"model_quality: no model (too little history to train: {said}" in status
     assert "WARNING" in status
