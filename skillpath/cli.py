@@ -61,9 +61,9 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
-    from skillpath.publish.erasure import erase
+    from skillpath.gdpr.erasure import erase
 
-    return erase(settings, args.employee_id)
+    return erase(settings, [args.employee_id])
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:

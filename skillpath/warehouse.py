@@ -156,6 +156,9 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("started_at", "timestamp"),
         ("finished_at", "timestamp"),
     ),
+    # the suppression list: one keyed token per identifier of an erased person
+    # (privacy.suppression_token); ingestion counts their re-delivered rows as erased
+    "erasure_suppression": (("token", "varchar"),),
     "quarantine": (
         ("source", "varchar"),
         ("file", "varchar"),
