@@ -8,7 +8,7 @@ import os
 
 import dagster as dg
 
-from skillpath.settings import Settings
+from skillpath.settings import Settings, make_private
 
 
 class SkillpathResource(dg.ConfigurableResource):
@@ -35,3 +35,7 @@ class SkillpathResource(dg.ConfigurableResource):
             "SKILLPATH_CONFIG": self.config_file,
         }
         return Settings.from_mapping({**os.environ, **{k: v for k, v in fields.items() if v}})
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every file a run writes is its owner's only (docs/privacy.md, Files)."""
+        make_private(self.settings())

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from skillpath.settings import Settings
+from skillpath.settings import Settings, make_private
 
 log = logging.getLogger("skillpath")
 OWN_LOGGERS = ("skillpath", "ml", "orchestration")
@@ -181,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
     func: Callable[[argparse.Namespace, Settings], int] = args.func
-    return func(args, Settings.from_env())
+    settings = Settings.from_env()
+    make_private(settings)
+    return func(args, settings)
 
 
 def run() -> None:

@@ -2,8 +2,10 @@
 ``ml.ranking`` and ``skillpath.publish``.
 
 ``candidate_recommendations`` ranks for every active employee from the same marts
-snapshot the model was trained on; ``publication`` writes it under a new id, runs the
-gates and makes it current only when they all pass. The gates are also surfaced as
+snapshot the model was trained on; ``publication`` writes it under a new id (with each
+personalised person's role path beside it, served instead should they opt out before
+the next publication: ``skillpath.publish.overlay``), runs the gates and makes it
+current only when they all pass. The gates are also surfaced as
 blocking asset checks (``orchestration/checks/publish.py``).
 """
 
@@ -42,6 +44,7 @@ def candidate_recommendations(
 def publication(
     context: dg.AssetExecutionContext,
     skillpath: SkillpathResource,
+    training_dataset: Marts,
     candidate_recommendations: pd.DataFrame,
     recommender_model,
     model_evaluation: EvaluationOutcome,
@@ -56,6 +59,7 @@ def publication(
         model_evaluation,
         settings.mlflow_tracking_uri,
         context.run_id,
+        role_paths=recommend(training_dataset, None, RankingConfig()),
     )
     result = publish(settings, candidate)
     for warning in result.warnings:
