@@ -84,6 +84,18 @@ class ModelQualityConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    erase_lock_wait_seconds: float
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    events_months: int
+    quarantine_payload_days: int
+    publications_months: int
+
+
+@dataclass(frozen=True)
 class Config:
     """Every section of ``config.toml``; each issue's thresholds get a section here."""
 
@@ -92,12 +104,15 @@ class Config:
     training: TrainingConfig
     evaluation: EvaluationConfig
     model_quality: ModelQualityConfig
+    privacy: PrivacyConfig
+    retention: RetentionConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
 ENV_OVERRIDES: dict[str, str] = {
     "SKILLPATH_MAX_QUARANTINE_SHARE": "ingest.max_quarantine_share",
     "SKILLPATH_TRAIN_THREADS": "training.threads",
+    "SKILLPATH_ERASE_LOCK_WAIT_SECONDS": "privacy.erase_lock_wait_seconds",
 }
 
 # values that must lie in a range: dotted key → (low, high), both inclusive
@@ -112,6 +127,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "model_quality.resamples": (100, 100_000),
     "model_quality.min_persons": (1, 1_000_000),
     "model_quality.min_catalogue_coverage": (0.0, 1.0),
+    "privacy.erase_lock_wait_seconds": (0, 86_400),
+    "retention.events_months": (1, 240),
+    "retention.quarantine_payload_days": (1, 3_650),
+    "retention.publications_months": (1, 240),
 }
 
 
