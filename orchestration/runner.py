@@ -111,3 +111,18 @@ def run_pipeline(settings: Settings, job_name: str = "pipeline") -> int:
         return EXIT_BLOCKED
     print(f"\nrun {result.run_id} succeeded; Dagster UI: make ui, MLflow UI: make mlflow")
     return EXIT_OK
+
+
+def run_retention(settings: Settings) -> int:
+    """``skillpath retention``: the scheduled ``retention`` job, now, in this process."""
+    result = run_job(settings, "retention")
+    outputs = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    if not result.success or not outputs:
+        print(f"run {result.run_id} FAILED: retention did not complete (make ui has the logs)")
+        return EXIT_FAILED
+    metadata = outputs[0].event_specific_data.metadata
+    print(f"retention removed {metadata['rows_removed'].value} row(s):")
+    for table, rows in sorted(metadata["by_table"].value.items()):
+        print(f"  {table:<48} {rows:>9}")
+    print("recorded in audit.retention_runs; periods: skillpath/config.toml [retention]")
+    return EXIT_OK

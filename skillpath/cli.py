@@ -61,9 +61,24 @@ def _cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
-    from skillpath.gdpr.erasure import erase
+    from skillpath.gdpr.erasure import erase, read_id_file
 
-    return erase(settings, [args.employee_id])
+    if args.from_file:
+        source = Path(args.from_file)
+        return erase(settings, read_id_file(source), args.suppress_only, source)
+    return erase(settings, [args.employee_id], args.suppress_only)
+
+
+def _cmd_subject_access(args: argparse.Namespace, settings: Settings) -> int:
+    from skillpath.gdpr.access import subject_access
+
+    return subject_access(settings, args.employee_id, Path(args.out))
+
+
+def _cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestration.runner import run_retention
+
+    return run_retention(settings)
 
 
 def _cmd_tune(args: argparse.Namespace, settings: Settings) -> int:
@@ -143,9 +158,24 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write current recommendations (CSV or Parquet)")
     export.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     export.set_defaults(func=_cmd_export)
-    erase = sub.add_parser("erase", help="execute an erasure request for one employee")
-    erase.add_argument("--employee-id", required=True)
+    erase = sub.add_parser("erase", help="execute an erasure request (docs/privacy.md)")
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--employee-id", help="the HR employee id of the person")
+    who.add_argument("--from-file", help="a file of ids: one per line, or a CSV column employee_id")
+    erase.add_argument(
+        "--suppress-only",
+        action="store_true",
+        help="an id of which no data is held is put on the suppression list (blocks its "
+        "future deliveries) instead of being refused",
+    )
     erase.set_defaults(func=_cmd_erase)
+    access = sub.add_parser("subject-access", help="answer an access request (GDPR Art. 15)")
+    access.add_argument("--employee-id", required=True)
+    access.add_argument("--out", required=True, help="the JSON file to write (owner-only)")
+    access.set_defaults(func=_cmd_subject_access)
+    sub.add_parser(
+        "retention", help="delete what is past its retention period now (the daily job)"
+    ).set_defaults(func=_cmd_retention)
     tune = sub.add_parser("tune", help="small hyper-parameter search as nested MLflow runs")
     tune.add_argument("--trials", type=int, default=8)
     tune.set_defaults(func=_cmd_tune)
