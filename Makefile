@@ -46,7 +46,8 @@ format: install
 # else under data/ (docs/privacy.md)
 ui: install
 	@umask 077 && mkdir -p $(DAGSTER_HOME)
-	umask 077 && $(BIN)/dagster dev -p 3000
+	umask 077 && \
+	$(BIN)/dagster dev -p 3000
 
 mlflow: install
 	$(BIN)/skillpath mlflow-ui
