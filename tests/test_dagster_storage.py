@@ -30,7 +30,12 @@ def _resources() -> dict:
     return {"skillpath": skillpath, "io_manager": WarehouseIOManager(skillpath=skillpath)}
 
 
-def test_a_later_run_loads_what_an_earlier_one_handed_over(skillpath_env: Path) -> None:
+def test_a_later_run_loads_what_an_earlier_one_handed_over(
+    skillpath_env: Path, monkeypatch
+) -> None:
+    quick = skillpath_env.parent / "quick.toml"  # one protocol, no vanilla references
+    quick.write_text('[evaluation]\nprotocols = ["per_person"]\nvanilla_seeds = []\n')
+    monkeypatch.setenv("SKILLPATH_CONFIG", str(quick))
     settings = Settings.from_env()
     org = make_org(persons=120, items=60, seed=3)
     write_marts(org.marts, settings.warehouse)
@@ -48,14 +53,19 @@ def test_a_later_run_loads_what_an_earlier_one_handed_over(skillpath_env: Path) 
         whole.output_for_node("candidate_recommendations"),
         alone.output_for_node("candidate_recommendations"),
     )
+    evaluation = _resources()["io_manager"].load_input(
+        dg.build_input_context(asset_key=dg.AssetKey("model_evaluation"))
+    )
+    handed = whole.output_for_node("model_evaluation").evaluation.gate
+    pd.testing.assert_frame_equal(evaluation.evaluation.gate.per_person, handed.per_person)
     keys = list(org.marts.employees["person_key"])
     assert file_traces(settings.dagster_home, keys) == []
 
 
-def test_an_output_of_an_unknown_type_is_refused(skillpath_env: Path) -> None:
+def test_a_person_key_outside_a_person_table_is_refused(skillpath_env: Path) -> None:
     @dg.asset
-    def opaque() -> object:
-        return object()
+    def leaky() -> dict:
+        return {"lists": {"3f" * 32: ["c1", "c2"]}}  # persons as dictionary keys
 
-    with pytest.raises(TypeError, match="does not know how to hand it over"):
-        dg.materialize([opaque], resources=_resources())
+    with pytest.raises(TypeError, match="shaped like a person key"):
+        dg.materialize([leaky], resources=_resources())

@@ -14,6 +14,7 @@ from skillpath.gdpr.erasure import erase
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
 
@@ -23,7 +24,7 @@ def settings(skillpath_env: Path) -> Settings:
     seed_ingestion(settings)
     publish(
         settings,
-        Candidate(candidate_frame(settings), "1", model_evaluation={"beats_baseline": True}),
+        Candidate(candidate_frame(settings), "1", model_evaluation=passing_evaluation()),
         promote=lambda uri, v: "stub",
     )
     with connect(settings.warehouse) as con:

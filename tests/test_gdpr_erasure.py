@@ -17,6 +17,7 @@ from skillpath.publish.commands import export
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings, pseudonym_key
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import passing_evaluation
 from tests.fixtures.privacy.traces import file_traces, sql_traces
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
@@ -29,7 +30,7 @@ def settings(skillpath_env: Path) -> Settings:
     seed_ingestion(settings)
     publish(
         settings,
-        Candidate(candidate_frame(settings), "1", model_evaluation={"beats_baseline": True}),
+        Candidate(candidate_frame(settings), "1", model_evaluation=passing_evaluation()),
         promote=lambda uri, v: "stub",
     )
     gone, kept = keys(settings)["T-002"], keys(settings)["T-001"]

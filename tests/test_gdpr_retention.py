@@ -13,6 +13,7 @@ from skillpath.gdpr.retention import apply_retention
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
 NOW = datetime(2026, 12, 1, 12, 0)
@@ -29,7 +30,7 @@ def _publish(settings: Settings, when: datetime, beats: bool = True) -> str:
     candidate = Candidate(
         candidate_frame(settings, tag=when.isoformat()),
         "1",
-        model_evaluation={"beats_baseline": beats},
+        model_evaluation=passing_evaluation() if beats else failing_evaluation(),
         role_paths=candidate_frame(settings, tag="role"),
     )
     return publish(settings, candidate, now=when, promote=lambda u, v: "stub").publication_id

@@ -14,6 +14,7 @@ from skillpath.publish.commands import current_export
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings, pseudonym_key
 from skillpath.warehouse import connect
+from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
 
 TODAY = date(2026, 6, 1)
@@ -28,7 +29,7 @@ def _publish(settings: Settings, beats: bool = True):
     candidate = Candidate(
         candidate_frame(settings),
         "1",
-        model_evaluation={"beats_baseline": beats},
+        model_evaluation=passing_evaluation() if beats else failing_evaluation(),
         role_paths=_role_paths(settings),
     )
     return publish(settings, candidate, promote=lambda uri, v: "stub")
