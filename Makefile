@@ -42,9 +42,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# no -m: dagster dev loads pyproject.toml's [tool.dagster], whose code location is "skillpath"
+# no -m: dagster dev loads pyproject.toml's [tool.dagster], whose code location is "skillpath";
+# umask 077: the Dagster processes' own files are the owner's only, like everything
+# else under data/ (docs/privacy.md)
 ui: install
-	@mkdir -p $(DAGSTER_HOME)
+	@umask 077 && mkdir -p $(DAGSTER_HOME)
+	umask 077 && \
 	$(BIN)/dagster dev -p 3000
 
 mlflow: install

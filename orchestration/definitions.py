@@ -2,7 +2,9 @@
 reads ``[tool.dagster]`` of pyproject.toml (this module, code location ``skillpath``).
 
 Everything runs in one process: DuckDB allows a single writing process per file, so the
-in-process executor keeps assets that write the warehouse from racing for its lock.
+in-process executor keeps assets that write the warehouse from racing for its lock. Assets
+hand values over through ``io_manager.WarehouseIOManager``: nothing person-level in
+Dagster's storage.
 """
 
 import dagster as dg
@@ -13,6 +15,7 @@ from orchestration.checks import ingest as ingest_checks
 from orchestration.checks import ml as ml_checks
 from orchestration.checks import publish as publish_checks
 from orchestration.dbt_project import dbt_resource
+from orchestration.io_manager import WarehouseIOManager
 from orchestration.resources import SkillpathResource
 
 # pyproject.toml [tool.dagster] code_location_name: the UI lists a run under its job only
@@ -31,6 +34,7 @@ def code_location_tags() -> dict[str, str]:
     return {REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{CODE_LOCATION}"}
 
 
+skillpath = SkillpathResource()
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([ingest, marts, ml, publish]),
     asset_checks=dg.load_asset_checks_from_modules([ingest_checks, ml_checks, publish_checks]),
@@ -38,8 +42,9 @@ defs = dg.Definitions(
     schedules=schedules.SCHEDULES,
     sensors=sensors.SENSORS,
     resources={
-        "skillpath": SkillpathResource(),
+        "skillpath": skillpath,
         "dbt": dbt_resource(),
+        "io_manager": WarehouseIOManager(skillpath=skillpath),
     },
     executor=dg.in_process_executor,
 )

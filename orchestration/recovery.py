@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from skillpath.gdpr.erasure import finish_pending
 from skillpath.lock import Holder, LockSession, run_lock
 from skillpath.settings import Settings
 from skillpath.warehouse import connect, ensure_layout
@@ -171,4 +172,7 @@ def locked(
             recovery = recover(settings, session.interrupted, command)
             log.warning("%s", recovery.describe())
             session.interrupted = None
+        # an erasure or retention run whose files were not cleaned yet (interrupted after
+        # its commit) is finished by the next command that holds the warehouse
+        finish_pending(settings)
         yield session

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from skillpath.lock import LockBusy
-from skillpath.settings import Settings
+from skillpath.settings import Settings, make_private
 
 
 class SkillpathResource(dg.ConfigurableResource):
@@ -46,12 +46,15 @@ class SkillpathResource(dg.ConfigurableResource):
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[SkillpathResource]:
+        """Every file a run writes is its owner's only (docs/privacy.md, Files); a run holds
+        the warehouse's run-level lock while it executes (``skillpath.lock``)."""
+        settings = self.settings()
+        make_private(settings)
         if context.dagster_run is None:  # a sensor or schedule evaluation: no run to lock for
             yield self
             return
         from orchestration.recovery import locked
 
-        settings = self.settings()
         wait = settings.config.operations.dagster_lock_wait_seconds
         stack = contextlib.ExitStack()
         try:

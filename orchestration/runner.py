@@ -161,3 +161,29 @@ def run_pipeline(
     terminal.print(f"{final} · {hint}", style="red" if code == ExitCode.FAILED else None)
     sink.line(final)
     return code
+
+
+def run_retention(
+    settings: Settings, terminal: Terminal | None = None, sink: LogSink | None = None
+) -> int:
+    """``skillpath retention``: the scheduled ``retention`` job, now, in this process."""
+    terminal = terminal or Terminal()
+    sink = sink or LogSink(None)
+    terminal.start_stage("retention")
+    with captured(sink), _dagster_logs_once():
+        result = run_job(settings, "retention")
+    outputs = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    if not result.success or not outputs:
+        terminal.end_stage("failed")
+        terminal.print(
+            f"run {result.run_id} FAILED: retention did not complete (make ui has the logs)",
+            style="red",
+        )
+        return ExitCode.FAILED
+    terminal.end_stage("")
+    metadata = outputs[0].event_specific_data.metadata
+    terminal.print(f"retention removed {metadata['rows_removed'].value} row(s):")
+    for table, rows in sorted(metadata["by_table"].value.items()):
+        terminal.print(f"  {table:<48} {rows:>9}")
+    terminal.print("recorded in audit.retention_runs; periods: skillpath/config.toml [retention]")
+    return ExitCode.OK

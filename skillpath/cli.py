@@ -20,7 +20,7 @@ import click
 from skillpath.console import LogSink, Terminal, captured, logging_to, new_log_path
 from skillpath.exit_codes import MEANING, ExitCode
 from skillpath.lock import LockBusy
-from skillpath.settings import Settings
+from skillpath.settings import Settings, make_private
 
 
 def _exit_codes(*codes: ExitCode | tuple[ExitCode, str]) -> str:
@@ -81,6 +81,7 @@ def _session(
     root = ctx.find_root().obj if ctx else None
     verbose = verbose or bool(root and root.get("verbose"))
     settings = Settings.from_env()
+    make_private(settings)  # every file written from here on is the owner's only
     terminal = Terminal(sys.stdout, verbose)
     path = new_log_path(settings.logs_dir, command) if logged else None
     sink = LogSink(path, echo=sys.stderr if verbose else None)
@@ -100,13 +101,13 @@ def _session(
 
 
 @contextmanager
-def _locked(settings: Settings, command: str) -> Iterator[None]:
+def _locked(settings: Settings, command: str, wait: float | None = None) -> Iterator[None]:
     """Hold the warehouse's run-level lock (``skillpath.lock``) for a command that writes;
     a command killed while holding it is cleaned up after first
     (``orchestration.recovery``). ``LockBusy`` ends in ``main`` as exit code 75."""
     from orchestration.recovery import locked
 
-    with locked(settings, f"skillpath {command}"):
+    with locked(settings, f"skillpath {command}", wait):
         yield
 
 
@@ -364,29 +365,107 @@ def export(out: Path) -> int:
 
 
 @cli.command(
-    short_help="Execute an erasure request for one employee.",
+    short_help="Execute erasure requests (GDPR Art. 17): one id or a file of ids.",
     epilog=_exit_codes(
-        (ExitCode.OK, "erased now, or erased before"),
-        (ExitCode.FAILED, "no data held for this id (nothing recorded), or the erasure failed"),
+        (ExitCode.OK, "every id erased now, erased before, or suppressed"),
+        (ExitCode.FAILED, "some id has no data held (nothing recorded for it), or it failed"),
         ExitCode.BUSY,
     ),
 )
-@click.option("--employee-id", required=True, help="The HR employee id of the person to erase.")
+@click.option("--employee-id", help="The HR employee id of the person to erase.")
+@click.option(
+    "--from-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A file of ids: one per line, or a CSV with a column employee_id.",
+)
+@click.option(
+    "--suppress-only",
+    is_flag=True,
+    help="Put an id of which no data is held on the suppression list (blocks its future "
+    "deliveries) instead of refusing it.",
+)
 @verbose_option
-def erase(employee_id: str, verbose: bool) -> int:
-    """Execute an erasure request: delete the person from every table that holds them.
+def erase(
+    employee_id: str | None, from_file: Path | None, suppress_only: bool, verbose: bool
+) -> int:
+    """Execute erasure requests: delete each person from every table of every schema and
+    from the files the project wrote, and keep a keyed token that stops ingestion from
+    loading them again (docs/privacy.md, Erasure).
 
-    The erasure is recorded in audit.erasures (time and counts, no employee id). An id
-    of which no data is held exits 1 and records nothing; an id erased before exits 0.
+    audit.erasures records time and counts per table, nothing identifying. An id of which
+    no data is held exits 1 and records nothing (unless --suppress-only); an id erased
+    before exits 0. Waits up to privacy.erase_lock_wait_seconds for a running pipeline.
 
     \b
     Examples:
       skillpath erase --employee-id E100042
+      skillpath erase --from-file requests.csv
+      skillpath erase --employee-id E200001 --suppress-only
     """
-    from skillpath.publish.erasure import erase as erase_person
+    from skillpath.gdpr.erasure import erase as erase_persons
+    from skillpath.gdpr.erasure import read_id_file
 
-    with _session("erase", verbose) as (settings, _, _sink), _locked(settings, "erase"):
-        return erase_person(settings, employee_id)
+    if (employee_id is None) == (from_file is None):
+        raise click.UsageError("give either --employee-id or --from-file")
+    with _session("erase", verbose) as (settings, _, _sink):
+        wait = settings.config.privacy.erase_lock_wait_seconds
+        with _locked(settings, "erase", wait):
+            if from_file is not None:
+                return erase_persons(settings, read_id_file(from_file), suppress_only, from_file)
+            return erase_persons(settings, [employee_id], suppress_only)
+
+
+@cli.command(
+    "subject-access",
+    short_help="Answer an access request (GDPR Art. 15) as a JSON file.",
+    epilog=_exit_codes((ExitCode.OK, "written"), (ExitCode.FAILED, "an empty id or it failed")),
+)
+@click.option("--employee-id", required=True, help="The HR employee id of the person.")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The JSON file to write (owner-only).",
+)
+def subject_access(employee_id: str, out: Path) -> int:
+    """Write everything held about one person: every table that holds them with its
+    source, consent state and history, recommendations with reasons, quarantined rows and
+    the retention periods (docs/privacy.md, Access).
+
+    \b
+    Examples:
+      skillpath subject-access --employee-id E100042 --out e100042.json
+    """
+    from skillpath.gdpr.access import subject_access as write_access
+
+    with (
+        _session("subject-access", False, logged=False) as (settings, _, _sink),
+        _locked(settings, "subject-access"),
+    ):
+        return write_access(settings, employee_id, out)
+
+
+@cli.command(
+    short_help="Delete what is past its retention period now (the daily job).",
+    epilog=_exit_codes((ExitCode.OK, "done"), (ExitCode.FAILED, "it failed"), ExitCode.BUSY),
+)
+@verbose_option
+def retention(verbose: bool) -> int:
+    """Delete events, quarantine payloads and old publications past their retention
+    periods ([retention] in the configuration), as the daily Dagster job 'retention' does;
+    recorded in audit.retention_runs.
+
+    \b
+    Examples:
+      skillpath retention
+    """
+    from orchestration.runner import run_retention
+
+    with (
+        _session("retention", verbose) as (settings, terminal, sink),
+        _locked(settings, "retention"),
+    ):
+        return run_retention(settings, terminal, sink)
 
 
 @cli.command(

@@ -131,6 +131,17 @@ class FairnessConfig:
     min_ratio: dict[str, float]
 
 
+class PrivacyConfig:
+    erase_lock_wait_seconds: float
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    events_months: int
+    quarantine_payload_days: int
+    publications_months: int
+
+
 @dataclass(frozen=True)
 class Config:
     """Every section of ``config.toml``; each issue's thresholds get a section here."""
@@ -142,6 +153,8 @@ class Config:
     model_quality: ModelQualityConfig
     fairness: FairnessConfig
     operations: OperationsConfig
+    privacy: PrivacyConfig
+    retention: RetentionConfig
 
 
 # environment variable → dotted key; the values people set per run or per machine
@@ -150,6 +163,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "SKILLPATH_TRAIN_THREADS": "training.threads",
     "SKILLPATH_EARLIEST_EVENT_DATE": "ingest.earliest_event_date",
     "SKILLPATH_LOCK_WAIT_SECONDS": "operations.lock_wait_seconds",
+    "SKILLPATH_ERASE_LOCK_WAIT_SECONDS": "privacy.erase_lock_wait_seconds",
 }
 
 # values that must lie in a range: dotted key → (low, high), both inclusive
@@ -180,6 +194,10 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "ingest.snapshot_max_absent_share": (0.0, 1.0),
     "operations.lock_wait_seconds": (0, 86_400),
     "operations.dagster_lock_wait_seconds": (0, 86_400),
+    "privacy.erase_lock_wait_seconds": (0, 86_400),
+    "retention.events_months": (1, 240),
+    "retention.quarantine_payload_days": (1, 3_650),
+    "retention.publications_months": (1, 240),
 }
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from skillpath.gdpr.tables import GDPR_TABLES
 from skillpath.ingest.reasons import REASONS
 from skillpath.ingest.sources import SOURCES, STATEMENT_SUFFIXES, Column, Source
 from skillpath.publish.fairness import FAIRNESS_TABLES
@@ -156,7 +157,7 @@ def raw_tables() -> str:
 
 def audit_and_published_tables() -> str:
     tables = {("audit", t): cols for t, cols in AUDIT_TABLES.items()} | PUBLISH_TABLES
-    tables |= FAIRNESS_TABLES
+    tables |= FAIRNESS_TABLES | GDPR_TABLES
     return _table(
         ("table", "columns"),
         ((_code(f"{s}.{t}"), _columns_list(cols)) for (s, t), cols in sorted(tables.items())),

@@ -22,6 +22,7 @@ DATA_DIR_DEFAULT = Path("data")
 
 @dataclass(frozen=True)
 class Settings:
+    data_dir: Path
     landing_dir: Path
     truth_dir: Path
     warehouse: Path
@@ -42,6 +43,7 @@ class Settings:
         data = path("SKILLPATH_DATA_DIR", DATA_DIR_DEFAULT)
         landing = path("SKILLPATH_LANDING_DIR", data / "landing")
         return cls(
+            data_dir=data,
             landing_dir=landing,
             truth_dir=path("SKILLPATH_TRUTH_DIR", landing.parent / "truth"),
             warehouse=path("SKILLPATH_WAREHOUSE", data / "warehouse.duckdb"),
@@ -63,6 +65,19 @@ class Settings:
     @property
     def mlflow_artifact_root(self) -> Path:
         return self.warehouse.parent / "mlartifacts"
+
+
+def make_private(settings: Settings) -> None:
+    """Everything this process writes from now on is its owner's only (umask 077: files
+    0600, directories 0700), and so is the data directory, created if missing or
+    tightened if an older version left it open to the group or others: the warehouse,
+    the MLflow store and Dagster's storage hold person-level data (docs/privacy.md,
+    Files). The CLI calls it before any command, every Dagster run before its first step."""
+    os.umask(0o077)
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    if data.stat().st_mode & 0o077:
+        data.chmod(0o700)
 
 
 def pseudonym_key(settings: Settings) -> bytes:

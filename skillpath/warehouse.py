@@ -162,6 +162,9 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("finished_at", "timestamp"),
         ("delivered_at", "timestamp"),  # the file's modification time
     ),
+    # the suppression list: one keyed token per identifier of an erased person
+    # (privacy.suppression_token); ingestion counts their re-delivered rows as erased
+    "erasure_suppression": (("token", "varchar"),),
     "quarantine": (
         ("source", "varchar"),
         ("file", "varchar"),

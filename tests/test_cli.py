@@ -108,7 +108,7 @@ def test_erase_of_an_unknown_id_exits_1_and_records_nothing(skillpath_env: Path)
 @pytest.mark.parametrize(
     ("command", "target"),
     [
-        (("erase", "--employee-id", "T-001"), "skillpath.publish.erasure.erase"),
+        (("erase", "--employee-id", "T-001"), "skillpath.gdpr.erasure.erase"),
         (("run",), "orchestration.runner.run_pipeline"),
     ],
 )
@@ -146,7 +146,7 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_is_in_the_log(
     def broken(*_args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("skillpath.publish.erasure.erase", broken)
+    monkeypatch.setattr("skillpath.gdpr.erasure.erase", broken)
     code, out, err = _main("erase", "--employee-id", "T-001")
     assert code == ExitCode.FAILED
     assert len(err.strip().splitlines()) == 1 and "RuntimeError: disk on fire" in err

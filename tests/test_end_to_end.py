@@ -4,65 +4,28 @@ and publishes recommendations with reasons that ``skillpath export`` hands to HR
 
 from __future__ import annotations
 
-import io
 import json
 import re
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from skillpath.cli import main
-from tests.fixtures.environment import data_environment
+from tests.fixtures.demo import BLOCKED, EMPLOYEES, PUBLISHED, Demo, run_demo
 
-EMPLOYEES = 250
+__all__ = ["BLOCKED", "EMPLOYEES", "PUBLISHED", "SEEDS", "Demo", "run_demo"]  # the bench
+
 # Two generated organisations in CI (about a minute each); `make bench` runs more
 # (tests/bench/test_bench_end_to_end.py). Whether the model beats its baselines on a small
 # organisation depends on the seed, so the tests hold for both outcomes of the gates.
 SEEDS = (7, 11)
-PUBLISHED, BLOCKED = 0, 2  # exit codes of skillpath run
-
-
-@dataclass(frozen=True)
-class Demo:
-    data: Path
-    seed: int
-    exit_code: int
-
-
-def run_demo(data: Path, seed: int, employees: int = EMPLOYEES) -> Demo:
-    """``skillpath sample`` + ``run`` + ``export`` + ``ingest`` again, as the README says."""
-    env = {
-        **data_environment(data, pseudonym_key="end-to-end-test-key"),
-        "SKILLPATH_TRAIN_THREADS": "1",  # reproducible weights: the same gate decision every run
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        assert main(["sample", "--employees", str(employees), "--seed", str(seed)]) == 0
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = main(["run"])
-        (data / "run.out").write_text(out.getvalue())
-        (data / "run.err").write_text(err.getvalue())
-        assert code in (PUBLISHED, BLOCKED), f"a gate decision was expected:\n{out.getvalue()}"
-        export = main(["export", "--out", str(data / "export.csv")])
-        assert export == (0 if code == PUBLISHED else 1), "export only what was published"
-        with duckdb.connect(str(data / "warehouse.duckdb")) as con:
-            before = con.sql("select * from audit.ingest_log order by file").df()
-        assert main(["ingest"]) == 0  # nothing new: a no-op
-        with duckdb.connect(str(data / "warehouse.duckdb")) as con:
-            after = con.sql("select * from audit.ingest_log order by file").df()
-        pd.testing.assert_frame_equal(before, after)
-    return Demo(data, seed, code)
 
 
 @pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    return run_demo(tmp_path_factory.mktemp("demo") / "data", request.param)
+def demo(request: pytest.FixtureRequest, demos: Callable[[int], Demo]) -> Demo:
+    return demos(request.param)
 
 
 def _sql(demo: Demo, query: str) -> pd.DataFrame:

@@ -19,7 +19,9 @@ TABLE = "hr_sensitive_attributes"
 ALLOWED = {
     "skillpath/warehouse.py": "defines the schema and the table",
     "skillpath/ingest/sources.py": "declares the landing source it is loaded from",
-    "skillpath/publish/erasure.py": "deletes an erased person from every schema",
+    "skillpath/gdpr/erasure.py": "deletes an erased person from every schema",
+    "skillpath/gdpr/catalog.py": "finds every table that holds a person, for erasure",
+    "skillpath/gdpr/access.py": "answers a person's access request with what is held",
     "skillpath/publish/fairness.py": "the fairness audit: the one reader",
     "dbt_project/models/staging/_sources.yml": "says it is deliberately not a dbt source",
 }

@@ -2,10 +2,12 @@
 ``ml.ranking`` and ``skillpath.publish``.
 
 ``candidate_recommendations`` ranks for every active employee from the same marts
-snapshot the model was trained on; ``publication`` writes it under a new id, runs the
-gates, makes it current only when they all pass, and renders the compliance report a
-reviewer reads (also for a blocked publication: it says why). The gates are also
-surfaced as blocking asset checks (``orchestration/checks/publish.py``).
+snapshot the model was trained on; ``publication`` writes it under a new id (with each
+personalised person's role path beside it, served instead should they opt out before
+the next publication: ``skillpath.publish.overlay``), runs the gates, makes it current
+only when they all pass, and renders the compliance report a reviewer reads (also for a
+blocked publication: it says why). The gates are also surfaced as blocking asset checks
+(``orchestration/checks/publish.py``).
 """
 
 import dagster as dg
@@ -46,6 +48,7 @@ def candidate_recommendations(
 def publication(
     context: dg.AssetExecutionContext,
     skillpath: SkillpathResource,
+    training_dataset: Marts,
     candidate_recommendations: pd.DataFrame,
     recommender_model,
     model_evaluation: EvaluationOutcome,
@@ -62,6 +65,7 @@ def publication(
         settings.mlflow_tracking_uri,
         context.run_id,
         fallback=(no_model.reason, no_model.figures) if no_model else None,
+        role_paths=recommend(training_dataset, None, RankingConfig()),
     )
     result = publish(settings, candidate)
     report = write_publication_report(settings, result.publication_id)

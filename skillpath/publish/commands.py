@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ import pandas as pd
 from skillpath import run_state
 from skillpath.publish.csv_safety import neutralise_formulas
 from skillpath.publish.gates import STATUS_LABELS, GateResult, gate_results_from_json
+from skillpath.publish.overlay import Overlay, serving_recommendations
 from skillpath.publish.report import REPORT_NAME, report_path
 from skillpath.publish.tables import BLOCKED, FAILED, PUBLISHED, table_exists
 from skillpath.settings import Settings
@@ -166,26 +168,35 @@ def status(settings: Settings) -> int:
     return 0
 
 
-def current_export(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, int]:
-    """Current recommendations with employee ids; the second value counts the persons
-    left out because the directory no longer knows them (erased since publication)."""
+def current_export(
+    con: duckdb.DuckDBPyConnection, today: date | None = None
+) -> tuple[pd.DataFrame, int, Overlay]:
+    """Current recommendations with employee ids, as they may be served today
+    (``publish.overlay``: opt-outs and departures since the publication apply); the
+    second value counts the persons left out because the directory no longer knows them
+    (erased since publication), the third what the overlay changed."""
+    serving, overlay = serving_recommendations(con, today)
     # titles as the catalogue has them now; without marts the export still works
     with_titles = table_exists(con, "marts", "dim_content")
     title = "c.title" if with_titles else "null::varchar as title"
     join = "left join marts.dim_content c using (content_id)" if with_titles else ""
-    frame = con.execute(
-        f"""select d.employee_id, r.rank, r.content_id, {title}, r.score, r.reasons,
-                   r.publication_id, r.personalised, r.reason_text
-            from published.current_recommendations r
-            join published.employee_directory d using (person_key)
-            {join}
-            order by d.employee_id, r.rank"""
-    ).df()
-    unmapped = con.execute(
-        """select count(distinct person_key) from published.current_recommendations
-           where person_key not in (select person_key from published.employee_directory)"""
-    ).fetchone()[0]
-    return frame[list(EXPORT_COLUMNS)], unmapped
+    con.register("_sp_serving", serving)
+    try:
+        frame = con.execute(
+            f"""select d.employee_id, r.rank, r.content_id, {title}, r.score, r.reasons,
+                       r.publication_id, r.personalised, r.reason_text
+                from _sp_serving r
+                join published.employee_directory d using (person_key)
+                {join}
+                order by d.employee_id, r.rank"""
+        ).df()
+        [(unmapped,)] = con.execute(
+            """select count(distinct person_key) from _sp_serving
+               where person_key not in (select person_key from published.employee_directory)"""
+        ).fetchall()
+    finally:
+        con.unregister("_sp_serving")
+    return frame[list(EXPORT_COLUMNS)], unmapped, overlay
 
 
 def export(settings: Settings, out: Path) -> int:
@@ -201,7 +212,7 @@ def export(settings: Settings, out: Path) -> int:
                 file=sys.stderr,
             )
             return 1
-        frame, unmapped = current_export(con)
+        frame, unmapped, overlay = current_export(con)
     finally:
         con.close()
     if frame.empty:
@@ -212,7 +223,9 @@ def export(settings: Settings, out: Path) -> int:
         frame.to_parquet(out, index=False)
     else:  # a spreadsheet must not run a title as a formula; Parquet keeps raw values
         neutralise_formulas(frame).to_csv(out, index=False)
-    note = f" ({unmapped} person(s) without an employee id left out)" if unmapped else ""
+    notes = [f"{unmapped} person(s) without an employee id left out"] if unmapped else []
+    notes += [overlay.describe()] if overlay.describe() else []
+    note = f" ({'; '.join(notes)})" if notes else ""
     print(
         f"wrote {len(frame)} recommendations for {frame['employee_id'].nunique()} persons "
         f"from {frame['publication_id'].iloc[0]} to {out}{note}"

@@ -14,8 +14,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 
+from skillpath.privacy import suppressed_persons
 from skillpath.publish import writer
 from skillpath.publish.champion import (
     MODEL_NAME,
@@ -33,7 +35,7 @@ from skillpath.publish.gates import (
 from skillpath.publish.registry import gate_registry
 from skillpath.publish.report import PublicationSummary, write_report
 from skillpath.publish.tables import BLOCKED, PUBLISHED, ensure_publish_tables
-from skillpath.settings import Settings
+from skillpath.settings import Settings, pseudonym_key
 from skillpath.warehouse import connect
 
 if TYPE_CHECKING:
@@ -52,6 +54,9 @@ class Candidate:
     model_evaluation: EvaluationOutcome | None = None
     run_id: str = "manual"
     fallback_figures: Mapping[str, Any] = field(default_factory=dict)  # what training saw
+    # the role path of every active person (ranking without a model): what a person
+    # whose list is personalised is served should they opt out before the next one
+    role_paths: pd.DataFrame | None = None
 
 
 def pipeline_candidate(
@@ -61,6 +66,7 @@ def pipeline_candidate(
     tracking_uri: str,
     run_id: str,
     fallback: tuple[str, Mapping[str, Any]] | None = None,
+    role_paths: pd.DataFrame | None = None,
 ) -> Candidate:
     """The candidate as the pipeline sees it: no model run means the role-path fallback,
     with the production training's reason and figures (``fallback``) when it gave them:
@@ -69,10 +75,33 @@ def pipeline_candidate(
         reason, figures = fallback or (None, {})
         reason = reason or getattr(model_evaluation, "skipped", None) or "no model was trained"
         return Candidate(
-            recommendations, None, str(reason), model_evaluation, run_id, dict(figures)
+            recommendations,
+            None,
+            str(reason),
+            model_evaluation,
+            run_id,
+            dict(figures),
+            role_paths=role_paths,
         )
     version = registered_version(tracking_uri, model_run_id)
-    return Candidate(recommendations, version, None, model_evaluation, run_id)
+    return Candidate(
+        recommendations, version, None, model_evaluation, run_id, role_paths=role_paths
+    )
+
+
+def _without_erased(
+    con: duckdb.DuckDBPyConnection, settings: Settings, frame: pd.DataFrame | None
+) -> pd.DataFrame | None:
+    """A second line of defence behind ingestion's suppression list: a candidate computed
+    before an erasure (or from anything that slipped through) never publishes the
+    person."""
+    if frame is None or frame.empty:
+        return frame
+    erased = suppressed_persons(con, frame["person_key"].unique(), pseudonym_key(settings))
+    if not erased:
+        return frame
+    log.warning("%d erased person(s) left out of the publication", len(erased))
+    return frame[~frame["person_key"].isin(erased)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -119,21 +148,22 @@ def publish(
     gates = gate_registry(settings.config).gates if gates is None else gates
     now = now or writer.utcnow()
     publication_id = writer.new_publication_id(now)
-    recs = candidate.recommendations
-    row = writer.PublicationRow(
-        publication_id=publication_id,
-        run_id=candidate.run_id,
-        model_name=MODEL_NAME,
-        model_version=candidate.model_version,
-        personalised=bool(recs["personalised"].any()) if len(recs) else False,
-        fallback_reason=candidate.fallback_reason,
-        created_at=now,
-    )
     with connect(settings.warehouse) as con:
         ensure_publish_tables(con)
+        recs = _without_erased(con, settings, candidate.recommendations)
+        role_paths = _without_erased(con, settings, candidate.role_paths)
+        row = writer.PublicationRow(
+            publication_id=publication_id,
+            run_id=candidate.run_id,
+            model_name=MODEL_NAME,
+            model_version=candidate.model_version,
+            personalised=bool(recs["personalised"].any()) if len(recs) else False,
+            fallback_reason=candidate.fallback_reason,
+            created_at=now,
+        )
         writer.start(con, row)
         try:
-            writer.write_recommendations(con, publication_id, recs)
+            writer.write_recommendations(con, publication_id, recs, role_paths)
             context = GateContext(
                 con,
                 publication_id,

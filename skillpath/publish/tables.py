@@ -1,4 +1,4 @@
-"""Tables of the ``published`` schema (docs/data-contract.md, The warehouse) and ``audit.erasures``.
+"""Tables of the ``published`` schema (docs/data-contract.md, The warehouse).
 
 ``published.current_recommendations`` is a table, not a view, so the LMS reads one
 plain table and a half-written candidate can never show through it: it only changes
@@ -41,11 +41,10 @@ PUBLISH_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ),
     ("published", "recommendations"): RECOMMENDATION_COLUMNS,
     ("published", "current_recommendations"): RECOMMENDATION_COLUMNS,
-    ("audit", "erasures"): (
-        ("erased_person_key", "varchar"),
-        ("rows_deleted", "varchar"),
-        ("erased_at", "timestamp"),
-    ),
+    # per publication, the role path of every person whose list is personalised: what
+    # they are served instead should they object (opt out) before the next publication
+    # (publish.overlay)
+    ("published", "role_path_fallbacks"): RECOMMENDATION_COLUMNS,
 }
 
 PUBLISHED, BLOCKED, FAILED = "published", "blocked", "failed"
@@ -58,8 +57,8 @@ def ensure_publish_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    row = con.execute(
+    rows = con.execute(
         "select 1 from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
-    return row is not None
+    ).fetchall()  # fetched to the end: DuckDB keeps a half-read result open
+    return bool(rows)

@@ -69,29 +69,53 @@ def start(con: duckdb.DuckDBPyConnection, row: PublicationRow) -> None:
     )
 
 
-def _insert_batch(con: duckdb.DuckDBPyConnection, batch: pd.DataFrame) -> None:
+def _insert_batch(
+    con: duckdb.DuckDBPyConnection, batch: pd.DataFrame, table: str = "published.recommendations"
+) -> None:
     con.register("_publish_batch", batch)
     try:
-        con.execute("insert into published.recommendations by name select * from _publish_batch")
+        con.execute(f"insert into {table} by name select * from _publish_batch")
     finally:
         con.unregister("_publish_batch")
 
 
-def write_recommendations(
-    con: duckdb.DuckDBPyConnection, publication_id: str, recommendations: pd.DataFrame
-) -> None:
+def _publication_frame(publication_id: str, recommendations: pd.DataFrame) -> pd.DataFrame:
     missing = (
         {c for c, _ in RECOMMENDATION_COLUMNS} - {"publication_id"} - set(recommendations.columns)
     )
     if missing:
         raise ValueError(f"candidate recommendations lack column(s): {', '.join(sorted(missing))}")
-    frame = recommendations.assign(publication_id=publication_id)[
+    return recommendations.assign(publication_id=publication_id)[
         [c for c, _ in RECOMMENDATION_COLUMNS]
     ]
+
+
+def write_recommendations(
+    con: duckdb.DuckDBPyConnection,
+    publication_id: str,
+    recommendations: pd.DataFrame,
+    role_paths: pd.DataFrame | None = None,
+) -> None:
+    """The candidate's lists and, for the persons whose lists are personalised, their
+    role paths (``published.role_path_fallbacks``), in one transaction."""
+    frame = _publication_frame(publication_id, recommendations)
+    personal = set(frame.loc[frame["personalised"].astype(bool), "person_key"])
+    fallbacks = (
+        _publication_frame(publication_id, role_paths[role_paths["person_key"].isin(personal)])
+        if role_paths is not None
+        else None
+    )
     con.execute("begin transaction")
     try:
         for start_row in range(0, len(frame), BATCH_ROWS):
             _insert_batch(con, frame.iloc[start_row : start_row + BATCH_ROWS])
+        if fallbacks is not None:
+            for start_row in range(0, len(fallbacks), BATCH_ROWS):
+                _insert_batch(
+                    con,
+                    fallbacks.iloc[start_row : start_row + BATCH_ROWS],
+                    "published.role_path_fallbacks",
+                )
         con.execute(
             """update published.publications
                set persons = (select count(distinct person_key) from published.recommendations
