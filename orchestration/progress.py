@@ -19,7 +19,7 @@ import dagster as dg
 
 from skillpath.console import LogSink, Terminal
 
-INGEST_GROUPS = ("ingest_hr", "ingest_lms", "ingest_surveys")
+INGEST_GROUPS = ("ingest_landing", "ingest_hr", "ingest_lms", "ingest_surveys")
 
 
 @dataclass(frozen=True)

@@ -262,8 +262,8 @@ def ingest(accept: tuple[str, ...], verbose: bool) -> int:
     from skillpath.ingest.runner import accept_held
 
     with _session("ingest", verbose) as (settings, terminal, sink):
-        _require_landing(settings)
         with _locked(settings, "ingest"):
+            _require_landing(settings)
             if accept:
                 try:
                     accepted = accept_held(settings, list(accept))
@@ -301,8 +301,8 @@ def run_command(verbose: bool) -> int:
     from orchestration.runner import run_pipeline
 
     with _session("run", verbose) as (settings, terminal, sink):
-        _require_landing(settings)
         with _locked(settings, "run"):
+            _require_landing(settings)
             return run_pipeline(settings, "pipeline", terminal, sink)
 
 

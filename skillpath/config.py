@@ -131,6 +131,7 @@ class FairnessConfig:
     min_ratio: dict[str, float]
 
 
+@dataclass(frozen=True)
 class PrivacyConfig:
     erase_lock_wait_seconds: float
 

@@ -36,10 +36,12 @@ def _flow(head: str, items: list[str], width: int = 100) -> list[str]:
 
 def _ingestion(summaries: list[SourceSummary]) -> list[str]:
     """When every row of every file was loaded, the rows per source in a few lines;
-    otherwise (a row quarantined or duplicate, a file failed, a required source missing)
-    the table with everything a data engineer has to look at."""
+    otherwise (a row quarantined or duplicate, a file failed or held back, a required
+    source missing) the table with everything a data engineer has to look at."""
     present = [s for s in summaries if not s.missing]
-    clean = all(s.rows_in == s.rows_loaded and not s.failed_files for s in present)
+    clean = all(
+        s.rows_in == s.rows_loaded and not s.failed_files and not s.held_files for s in present
+    )
     if not present or not clean or any(s.missing and s.required for s in summaries):
         return render_ingest(summaries).splitlines()
     files, rows = sum(s.files for s in present), sum(s.rows_in for s in present)

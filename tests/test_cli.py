@@ -99,7 +99,7 @@ def test_erase_of_an_unknown_id_exits_1_and_records_nothing(skillpath_env: Path)
     seed_ingestion(settings)
     code, _, err = _main("erase", "--employee-id", "E999999")
     assert code == ExitCode.FAILED
-    assert "no data held for this employee id" in err
+    assert "no data held for 1 id(s): nothing erased, nothing recorded" in err
     with connect(settings.warehouse, read_only=True) as con:
         assert con.execute("select count(*) from audit.erasures").fetchone() == (0,)
     assert _main("erase", "--employee-id", "T-002")[0] == ExitCode.OK
@@ -117,15 +117,15 @@ def test_a_busy_warehouse_exits_75(
 ) -> None:
     (skillpath_env / "landing").mkdir(parents=True)
 
-    def busy(*_args, **_kwargs):
-        raise LockBusy("skillpath run (pid 4242) holds the warehouse since 10:02")
+    busy = LockBusy(skillpath_env / "warehouse.duckdb.lock", None, 0)
 
-    monkeypatch.setattr(target, busy)
+    def raise_busy(*_args, **_kwargs):
+        raise busy
+
+    monkeypatch.setattr(target, raise_busy)
     code, _, err = _main(*command)
     assert code == ExitCode.BUSY
-    assert err.strip() == (
-        "skillpath: error: busy: skillpath run (pid 4242) holds the warehouse since 10:02"
-    )
+    assert err.strip() == f"skillpath: error: busy: {busy}"
 
 
 @pytest.mark.parametrize("command", ["run", "ingest"])
@@ -230,7 +230,10 @@ def test_the_summary_lists_ingestion_briefly_only_when_every_row_was_loaded() ->
 
     def source(table: str, rows: int, quarantined: int = 0, files: int = 1) -> SourceSummary:
         required = table != "survey_pulse"
-        return SourceSummary(table, required, files, 0, rows, rows - quarantined, quarantined, 0, 0)
+        share = quarantined / rows if rows else 0.0
+        return SourceSummary(
+            table, required, files, 0, 0, rows, rows - quarantined, quarantined, 0, share
+        )
 
     clean = [source("hr_employees", 1000), source("lms_statements", 73894, files=13)]
     brief = _ingestion([*clean, source("survey_pulse", 0, files=0)])

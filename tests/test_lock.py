@@ -47,7 +47,7 @@ def settings(skillpath_env: Path) -> Settings:
     return Settings.from_env()
 
 
-def test_a_second_command_refuses_with_75_and_one_message(settings, capsys) -> None:
+def test_a_second_command_refuses_with_75_and_one_message(settings, capsys, monkeypatch) -> None:
     holder = hold("skillpath run", 60)
     try:
         assert current_holder(settings.warehouse).pid == holder.pid
@@ -55,6 +55,7 @@ def test_a_second_command_refuses_with_75_and_one_message(settings, capsys) -> N
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "busy" in err[0] and "'skillpath run'" in err[0]
         assert f"pid {holder.pid}" in err[0] and "Traceback" not in err[0]
+        monkeypatch.setenv("SKILLPATH_ERASE_LOCK_WAIT_SECONDS", "0")  # erase waits by default
         assert main(["erase", "--employee-id", "E1"]) == 75
     finally:
         holder.kill()
