@@ -261,16 +261,15 @@ def ingest(accept: tuple[str, ...], verbose: bool) -> int:
     from orchestration.runner import run_pipeline
     from skillpath.ingest.runner import accept_held
 
-    with _session("ingest", verbose) as (settings, terminal, sink):
-        with _locked(settings, "ingest"):
-            _require_landing(settings)
-            if accept:
-                try:
-                    accepted = accept_held(settings, list(accept))
-                except ValueError as exc:
-                    raise CommandError(f"--accept: {exc}") from exc
-                terminal.print(f"accepted (applied now): {', '.join(accepted)}")
-            return run_pipeline(settings, "ingest", terminal, sink)
+    with _session("ingest", verbose) as (settings, terminal, sink), _locked(settings, "ingest"):
+        _require_landing(settings)
+        if accept:
+            try:
+                accepted = accept_held(settings, list(accept))
+            except ValueError as exc:
+                raise CommandError(f"--accept: {exc}") from exc
+            terminal.print(f"accepted (applied now): {', '.join(accepted)}")
+        return run_pipeline(settings, "ingest", terminal, sink)
 
 
 @cli.command(
@@ -300,10 +299,9 @@ def run_command(verbose: bool) -> int:
     """
     from orchestration.runner import run_pipeline
 
-    with _session("run", verbose) as (settings, terminal, sink):
-        with _locked(settings, "run"):
-            _require_landing(settings)
-            return run_pipeline(settings, "pipeline", terminal, sink)
+    with _session("run", verbose) as (settings, terminal, sink), _locked(settings, "run"):
+        _require_landing(settings)
+        return run_pipeline(settings, "pipeline", terminal, sink)
 
 
 @cli.command(short_help="The current publication and its gates.", epilog=_exit_codes(ExitCode.OK))
