@@ -44,7 +44,7 @@ def settings(skillpath_env: Path) -> Settings:
         con.execute(
             "insert into marts.mart_skill_profile values (?, 'S1'), (?, 'S1')", [gone, kept]
         )
-        con.execute("create schema restricted")
+        con.execute("create schema if not exists restricted")
         con.execute("create table restricted.attributes (person_key varchar, gender varchar)")
         con.execute("insert into restricted.attributes values (?, 'x'), (?, 'y')", [gone, kept])
         con.execute(

@@ -60,7 +60,7 @@ def _ingest_asset(source: Source) -> dg.AssetsDefinition:
         context.log.info(result.describe())
         for file in result.files:
             if file.message:
-                context.log.warning(file.message)
+                context.log.warning(file.headline)
         for held in result.held:
             context.log.warning(
                 f"{held} is held as suspect_truncated (nothing of it applied): confirm it "

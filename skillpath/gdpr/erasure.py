@@ -146,7 +146,8 @@ def _mask(con: duckdb.DuckDBPyConnection, table: str, column: str, keys: set[str
     validation result's sample of unexpected values). Only rows that hold something
     shaped like a key are read."""
     rows = con.execute(
-        f"select rowid, {column} from {table} where regexp_matches({column}, '[0-9a-f]{{64}}')"
+        f'select rowid, "{column}" from {table} '
+        f"""where regexp_matches("{column}", '[0-9a-f]{{64}}')"""
     ).fetchall()
     changed = 0
     for rowid, text in rows:
@@ -154,7 +155,7 @@ def _mask(con: duckdb.DuckDBPyConnection, table: str, column: str, keys: set[str
         if found:
             for key in found:
                 text = text.replace(key, MASK)
-            con.execute(f"update {table} set {column} = ? where rowid = ?", [text, rowid])
+            con.execute(f'update {table} set "{column}" = ? where rowid = ?', [text, rowid])
             changed += 1
     return changed
 

@@ -87,6 +87,13 @@ class FileResult:
     def quarantined_share(self) -> float:
         return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
 
+    @property
+    def headline(self) -> str:
+        """The message as logs and the terminal show it: naming the file once, so the
+        engineer knows which delivery to fix."""
+        text = self.message or f"all {self.rows_in} rows loaded"
+        return text if text.startswith(f"{self.file}:") else f"{self.file}: {text}"
+
 
 @dataclass(frozen=True)
 class LedgerEntry:

@@ -201,7 +201,7 @@ def _to_ingest(
 
 
 def _logged(result: FileResult, outcome: SourceResult) -> None:
-    log.info("%s: %s", result.file, result.message or f"all {result.rows_in} rows loaded")
+    log.info("%s", result.headline)
     outcome.files.append(result)
 
 

@@ -334,8 +334,13 @@ def privacy(inputs: ReportInputs) -> dict:
            from published.recommendations where publication_id = ?""",
         [inputs.summary.publication_id],
     ).fetchone()[0]
+    # persons erased (a request may name many), not requests; suppressions of persons
+    # never delivered are not erasures
     erasures = (
-        con.execute("select count(*), max(erased_at) from audit.erasures").fetchone()
+        con.execute(
+            """select coalesce(sum(persons_erased), 0), max(requested_at)::date
+               from audit.erasures where kind = 'erasure'"""
+        ).fetchone()
         if table_exists(con, "audit", "erasures")
         else (0, None)
     )
