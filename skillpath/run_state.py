@@ -6,6 +6,7 @@ and the last interruption that was (``audit.interrupted_runs``, written by
 from __future__ import annotations
 
 import json
+import os
 
 import duckdb
 
@@ -15,6 +16,8 @@ from skillpath.settings import Settings
 
 def lock_lines(settings: Settings) -> list[str]:
     holder = current_holder(settings.warehouse)
+    if holder is not None and holder.pid == os.getpid():
+        return []  # the summary of the command that holds it (skillpath run)
     if holder is not None:
         return [f"busy: {holder.describe()} is writing the warehouse"]
     last = read_holder(settings.warehouse)

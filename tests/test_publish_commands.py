@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from skillpath.publish.commands import EXPORT_COLUMNS, export, status
+from skillpath.lock import run_lock
+from skillpath.publish.commands import EXPORT_COLUMNS, export, render_status, status
 from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
@@ -51,6 +52,19 @@ def test_status_shows_current_gates_and_the_latest_blocked(settings: Settings, c
     assert f"latest blocked publication: {bad.publication_id}" in out
     assert "[FAILED] model_quality: the published lists are below popularity" in out
     assert not any(k in out for k in keys(settings).values())
+
+
+def test_the_summary_of_the_command_holding_the_lock_shows_the_publication(
+    settings: Settings,
+) -> None:
+    """``skillpath run`` renders its summary while it holds the run-level lock: it must not
+    read its own lock as another command's."""
+    seed_ingestion(settings)
+    good = _publish(settings, "a")
+    with run_lock(settings, "skillpath run"):
+        text = render_status(settings, brief=True)
+    assert f"current publication: {good.publication_id}" in text
+    assert "busy" not in text
 
 
 def test_export_nothing_published(settings: Settings, tmp_path: Path, capsys) -> None:
