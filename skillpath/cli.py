@@ -542,6 +542,18 @@ def prepare() -> int:
     return ExitCode.OK
 
 
+def _runs_url(settings: Settings, port: int) -> str:
+    """The experiment's runs in the UI's model-training view (MLflow 3 opens in its GenAI
+    view otherwise); the experiment list until a run created the experiment."""
+    from mlflow import MlflowClient
+
+    from ml.registry import EXPERIMENT
+
+    experiment = MlflowClient(settings.mlflow_tracking_uri).get_experiment_by_name(EXPERIMENT)
+    page = f"experiments/{experiment.experiment_id}/runs" if experiment else "experiments"
+    return f"http://localhost:{port}/#/{page}?workflowType=machine_learning"
+
+
 @cli.command(
     "mlflow-ui",
     short_help="Start the MLflow UI on the tracking store.",
@@ -549,7 +561,8 @@ def prepare() -> int:
 )
 @click.option("--port", type=int, default=5000, show_default=True, help="http://localhost:PORT")
 def mlflow_ui(port: int) -> int:
-    """Start the MLflow UI on the tracking store and artifacts of the data directory.
+    """Start the MLflow UI on the tracking store and artifacts of the data directory,
+    printing the link to the experiment's runs in the UI's model-training view.
 
     \b
     Examples:
@@ -558,6 +571,7 @@ def mlflow_ui(port: int) -> int:
     """
     settings = Settings.from_env()
     settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
+    click.echo(f"runs of model training: {_runs_url(settings, port)}")
     os.execvp(
         "mlflow",
         [

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 
@@ -169,23 +171,35 @@ def test_the_shipped_training_values_are_the_ml_defaults():
     assert replace(train_config(load_config({})), num_threads=2) == TrainConfig()
 
 
-def test_dagster_assets_train_evaluate_and_check_with_the_applied_tuning(org, skillpath_env):
+def test_dagster_assets_train_evaluate_and_check_with_the_applied_tuning(
+    org, skillpath_env, monkeypatch
+):
     from orchestration.assets import ml as ml_assets
     from orchestration.checks import ml as ml_checks
     from orchestration.resources import SkillpathResource
-    from orchestration.tuning import apply_tuning
+    from skillpath import cli
     from skillpath.settings import Settings
 
     settings = Settings.from_env()
     write_marts(org.marts, settings.warehouse)
-    # `skillpath tune --apply`: a one-trial tuning from values the shipped file does not
-    # have, written as the configuration file of the next run, which Settings loads
-    tried = replace(CONFIG, epochs=3, no_components=16, learning_rate=0.05)
-    tuned = tune(org.marts, 1, settings.mlflow_tracking_uri, settings.mlflow_artifact_root, tried)
-    overlay = apply_tuning(settings, {}, tuned)
-    training = Settings.from_mapping({"SKILLPATH_CONFIG": str(overlay)}).config.training
-    assert (training.no_components, training.learning_rate) == (16, 0.05)
-    assert training.tuned_by == tuned.run_id
+    # `skillpath tune --trials 1 --apply` under an operator's file whose values the shipped
+    # file does not have: the file written keeps them (one trial: the configured values),
+    # the operator's other settings and the tuning run, and Settings loads it
+    own = skillpath_env / "own.toml"
+    own.write_text(
+        "[training]\nno_components = 16\nlearning_rate = 0.05\n[ingest]\nmax_json_depth = 32\n"
+    )
+    monkeypatch.setenv("SKILLPATH_CONFIG", str(own))
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        assert cli.main(["tune", "--trials", "1", "--apply"]) == 0, err.getvalue()
+    overlay = settings.data_dir / "tuned.toml"
+    assert f"export SKILLPATH_CONFIG={overlay}" in out.getvalue()
+    config = Settings.from_mapping({"SKILLPATH_CONFIG": str(overlay)}).config
+    assert (config.training.no_components, config.training.learning_rate) == (16, 0.05)
+    assert config.ingest.max_json_depth == 32
+    tuned_by = config.training.tuned_by
+    monkeypatch.delenv("SKILLPATH_CONFIG")
     result = dg.materialize(
         [
             ml_assets.training_dataset,
@@ -219,7 +233,7 @@ def test_dagster_assets_train_evaluate_and_check_with_the_applied_tuning(org, sk
     assert check.passed == (verdicts == {"ok"})
     # the next training used the tuned values, and the lineage is recorded both ways
     assert (logged.params["no_components"], logged.params["learning_rate"]) == ("16", "0.05")
-    assert logged.tags[tracking.TUNED_BY] == tuned.run_id
-    tune_tags = MlflowClient(settings.mlflow_tracking_uri).get_run(tuned.run_id).data.tags
+    assert logged.tags[tracking.TUNED_BY] == tuned_by
+    tune_tags = MlflowClient(settings.mlflow_tracking_uri).get_run(tuned_by).data.tags
     assert tune_tags[tracking.USED_BY] == model.run_id
     assert tune_tags[tracking.APPLIED_TO] == str(overlay)
