@@ -85,12 +85,11 @@ def apply_tuning(settings: Settings, env: Mapping[str, str], tuning: Tuning) -> 
     data["training"] = training
     header = [
         f"# Written by `skillpath tune --apply` on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
-        f"# from MLflow tuning run {tuning.run_id} ({summary(tuning)}).",
+        f"# from MLflow tuning run {tuning.run_id}: best {PRIMARY_METRIC} {tuning.score:.4f}.",
         *([f"# Every other setting is copied from {own} (its comments are not)."] if own else []),
         f"# Use it: export {CONFIG_ENV}={target}",
-        "",
     ]
-    text = "\n".join(header + _toml(data)) + "\n"
+    text = "\n".join(header + _toml(data)).replace("\n\n\n", "\n\n") + "\n"
     if tomllib.loads(text) != data:  # the writer above knows only simple values
         raise ValueError(f"{own}: a value could not be written back as TOML; apply by hand")
     target.parent.mkdir(parents=True, exist_ok=True)
