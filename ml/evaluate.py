@@ -66,8 +66,11 @@ from ml.metrics import (
     exposure,
     gap_hits,
     gini,
+    hits,
     list_metrics,
     per_person,
+    precision_at_k,
+    recall_at_k,
 )
 from ml.model import Recommender
 from ml.ranking import RankingConfig, RankingContext, Scorer, ranked_lists
@@ -211,20 +214,6 @@ def _touched_or_mandatory(
     return both
 
 
-def metric_name(
-    metric: str,
-    approach: str = MODEL,
-    slice_name: str = "all",
-    stage: str = PUBLISHED,
-    protocol: str = PER_PERSON,
-) -> str:
-    """Names that line up in the MLflow UI: ``per_person.published.ndcg_at_10``,
-    ``global_time.raw.ndcg_at_10_new_hires__baseline_role_popularity``."""
-    name = metric if slice_name == "all" else f"{metric}_{slice_name}"
-    name = name if approach == MODEL else f"{name}__baseline_{approach}"
-    return f"{protocol}.{stage}.{name}"
-
-
 @dataclass(frozen=True)
 class ProtocolEvaluation:
     """One protocol's figures. ``table``: aggregates (stage, approach, slice, metric,
@@ -236,6 +225,9 @@ class ProtocolEvaluation:
     per_person: pd.DataFrame  # approach, person_key, precision_at_10, ndcg_at_10, gap_coverage
     lists: pd.DataFrame  # approach, person_key, rank, content_id, personalised
     counts: Mapping[str, int]
+    # published precision and recall at every cut-off 1..k, all persons (approach, k,
+    # precision, recall): the precision–recall@k curve of the MLflow plots
+    curve: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def value(
         self, metric: str, approach: str = MODEL, stage: str = PUBLISHED, slice_name: str = "all"
@@ -279,15 +271,6 @@ class ModelEvaluation:
         return self.protocols[protocol or self.gate_protocol].value(
             metric, approach, stage, slice_name
         )
-
-    def flat_metrics(self) -> dict[str, float]:
-        """Aggregates only (MLflow): every figure, and the counts of each protocol."""
-        out = {}
-        for name, ev in self.protocols.items():
-            for r in ev.table.itertuples():
-                out[metric_name(r.metric, r.approach, r.slice, r.stage, name)] = float(r.value)
-            out.update({f"{name}.{k}": float(v) for k, v in ev.counts.items()})
-        return out
 
 
 # --- approaches as scorers ------------------------------------------------------------------
@@ -380,7 +363,7 @@ def judge(
 ) -> ProtocolEvaluation:
     """Figures of every approach, raw and published, on every slice of ``holdout``."""
     ctx = RankingContext(holdout.marts)
-    rows, people, lists = [], [], []
+    rows, people, lists, curve = [], [], [], []
     for approach, scorers in approaches.items():
         per_stage: dict[str, list[tuple[Mapping[str, np.ndarray], np.ndarray]]] = {
             RAW: [],
@@ -407,6 +390,7 @@ def judge(
                     for metric, value in figures.items()
                 ]
         people.append(_per_person(holdout, approach, per_stage[PUBLISHED], config.k))
+        curve += _curve(holdout, approach, per_stage[PUBLISHED], config.k)
     lists_frame = pd.concat(lists, ignore_index=True) if lists else pd.DataFrame()
     return ProtocolEvaluation(
         protocol=holdout.protocol,
@@ -416,7 +400,28 @@ def judge(
             lists_frame[["approach", "person_key", "rank", "content_id", "personalised"]]
         ),
         counts=dict(holdout.counts),
+        curve=pd.DataFrame(curve),
     )
+
+
+def _curve(
+    holdout: Holdout,
+    approach: str,
+    results: Sequence[tuple[Mapping[str, np.ndarray], np.ndarray]],
+    k: int,
+) -> list[dict[str, object]]:
+    """Precision and recall of the first ``cut`` items of the lists, for every cut."""
+    n_pos = np.asarray(holdout.positives.getnnz(axis=1))
+    found = [hits(top, holdout.positives) for _, top in results]
+    return [
+        {
+            "approach": approach,
+            "k": cut,
+            "precision": float(np.mean([precision_at_k(h, cut).mean() for h in found])),
+            "recall": float(np.mean([recall_at_k(h[:, :cut], n_pos).mean() for h in found])),
+        }
+        for cut in range(1, k + 1)
+    ]
 
 
 def _per_person(

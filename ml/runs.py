@@ -11,8 +11,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
-
 from ml import tracking
 from ml.data import Marts
 from ml.evaluate import PRIMARY_METRIC, EvalConfig, ModelEvaluation, evaluate_model
@@ -55,14 +53,27 @@ def model_sizes(model: Recommender) -> dict[str, int]:
     return {k: int(model.params[k]) for k in keys}
 
 
+def training_run_name(marts: Marts, kind: str = "train", detail: str = "") -> str:
+    """``train 2026-12-05 · 1,000 persons``."""
+    return tracking.run_name(kind, len(marts.employees), detail)
+
+
+TRAINING_NOTE = (
+    "**Training run** of the skillpath recommender: the model and its baselines evaluated "
+    "on hold-outs of the history, then the production model fitted on every consenting "
+    "person's history with the evaluated recipe."
+)
+
+
 def evaluate_and_log(
     marts: Marts, train_config: TrainConfig, eval_config: EvalConfig
 ) -> tuple[ModelEvaluation, Recipe]:
     """Hold-out evaluation of ``train_config`` and every other approach on each protocol,
-    logged in the active run (aggregates only), and the recipe (epochs, blend weights)
-    of the gate protocol's model, which the production model is then fitted with."""
+    logged in the active run (aggregates only, one child run per approach), and the recipe
+    (epochs, blend weights) of the gate protocol's model, which the production model is
+    then fitted with."""
     evaluated, evaluation = evaluate_model(marts, train_config, eval_config)
-    tracking.log_evaluation(evaluation)
+    tracking.log_evaluation(evaluation, summary_line(evaluation))
     return evaluation, recipe_of(evaluated)
 
 
@@ -76,7 +87,8 @@ def train_and_log(
     """The production model (``recipe``: the evaluated one; None: validate on its own),
     logged into the training's run ``run_id``. Raises ``InsufficientData``."""
     model = train_on_all(marts, train_config, recipe)
-    return tracking.log_model(model, model_sizes(model), register=register, run_id=run_id)
+    recipe_from = "the evaluation's history (its gate protocol)" if recipe is not None else ""
+    return tracking.log_model(model, model_sizes(model), register, run_id, recipe_from)
 
 
 def run_training(
@@ -86,27 +98,26 @@ def run_training(
     tracking_uri: str,
     artifact_root: Path,
     register: bool = True,
+    name: str | None = None,
 ) -> TrainingResult:
     """Evaluate first, then train the production model with the evaluated recipe (epochs
     and blend weights chosen on validation inside the history): what is published is
     what was judged, and the production fit skips a second validation (half the time).
     When the hold-out is too thin to evaluate, production validates on its own. Both go
     into one MLflow run (the Dagster assets ``model_evaluation`` → ``recommender_model``
-    do the same in two steps)."""
+    do the same in two steps). ``name``: the run's name (default: ``training_run_name``)."""
     tracking.configure(tracking_uri, artifact_root)
-    with tracking.start_run() as run:
+    with tracking.start_run(name or training_run_name(marts), TRAINING_NOTE) as run:
         try:
             evaluation, recipe = evaluate_and_log(marts, train_config, eval_config)
             outcome = EvaluationOutcome(evaluation, recipe, run.info.run_id)
         except InsufficientData as exc:
-            mlflow.set_tag("evaluation", f"skipped: {exc}")
+            tracking.note_skipped(run.info.run_id, str(exc))
             outcome = EvaluationOutcome(None, None, run.info.run_id, str(exc))
     try:
         model = train_and_log(marts, train_config, outcome.recipe, run.info.run_id, register)
     except InsufficientData as exc:
-        with tracking.resume(run.info.run_id):
-            mlflow.set_tag("status", "insufficient_data")
-            mlflow.set_tag("reason", str(exc))
+        tracking.note_insufficient(run.info.run_id, exc)
         log.warning("%s", exc)
         return TrainingResult(None, outcome, str(exc))
     message = (

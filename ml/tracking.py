@@ -1,12 +1,22 @@
-"""MLflow: one run per training, comparable with every other run in the UI.
+"""MLflow: one run per training, comparable with every other run — and with its
+baselines — in the UI, without writing code.
 
 Store: a SQLite tracking URI (MLflow 3 no longer accepts the file store for new
 features) with artifacts under ``Settings.mlflow_artifact_root``, set as the experiment's
-artifact location when it is first created. A run logs the parameters, dataset sizes,
-the model's and every baseline's metrics per protocol and stage
-(``per_person.published.ndcg_at_10``, ``global_time.raw.ndcg_at_10__baseline_role_popularity``,
-``per_person.persons``, …), the evaluation tables (aggregates per approach and slice —
-never a person-level row) and the model.
+artifact location when it is first created.
+
+A training run is named by date and data (``train 2026-12-05 · 1,000 persons``) and
+carries a description (``mlflow.note.content``) saying what it is and how to read it.
+It holds the model's figures; every approach the evaluation judged (``model``,
+``lightfm``, the baselines, ``vanilla_lightfm``) is a nested child run with the SAME
+metric names, so selecting a run's children in the chart or compare view shows the model
+beside its baselines. Metric names: ``<protocol>.<stage>[.<slice>]/<metric>`` (the UI
+groups charts by the part before ``/``), e.g. ``per_person.published/ndcg_at_10``,
+``global_time.raw.new_hires/recall_at_10``; the protocols' counts are
+``<protocol>.counts/<count>`` (parent only). The fairness audit follows the same
+convention (``fairness.<source>/<metric>.<attribute>.ratio``). Artifacts: ``plots/``
+(PNG), ``evaluation/`` (aggregate tables — never a person-level row), ``params.md`` (what
+every logged parameter means, and why a parameter is not logged) and the model.
 
 The model is stored *unbound* (``Recommender.unbound``: weights and vocabularies, no
 person key) as a pyfunc, registered as ``skillpath-recommender`` with the alias
@@ -19,25 +29,61 @@ person key) as a pyfunc, registered as ``skillpath-recommender`` with the alias
 from __future__ import annotations
 
 import json
+import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from ml.evaluate import ModelEvaluation
+from ml import plots
+from ml.evaluate import LIGHTFM, MODEL, PER_PERSON, PUBLISHED, VANILLA, ModelEvaluation
 from ml.model import Recommender
+from ml.params import explain_params
 from ml.registry import CHALLENGER, EXPERIMENT, REGISTERED_MODEL
+from ml.train import InsufficientData
 
 MODEL_NAME = "recommender"
 # the experiment's kind, by which MLflow 3 tells model training from GenAI work (the UI of
 # 3.17 still starts in its GenAI view until "Model training" is chosen: README)
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+NOTE = "mlflow.note.content"  # the run's description in the UI (markdown)
+APPROACH_TAG = "approach"
+# what each approach is, as its child run's description says
+APPROACHES = {
+    MODEL: "what skillpath publishes: LightFM blended with the item-item, skill-gap and "
+    "role signals (the parent run's figures are this approach's)",
+    LIGHTFM: "the model's LightFM part alone, without the blend",
+    "global_popularity": "baseline: what everybody takes",
+    "role_popularity": "baseline: what people in the same role take",
+    "skill_gap": "baseline rule: content for the skills the person's role needs and they lack",
+    VANILLA: "reference: LightFM with identity features and the library's defaults, "
+    "the mean over its seeds",
+}
+HOW_TO_READ = """
+**How to read it**
+
+- This run's metrics are the **model's** (what skillpath publishes). Every approach —
+  the model, its LightFM part and each baseline — is a **child run with the same metric
+  names**: expand this run in the runs table, select it and its children, and open the
+  chart view (or *Compare*) to see the model beside its baselines.
+- Metric names are `<protocol>.<stage>[.<slice>]/<metric>`. Protocol `per_person`: each
+  person's latest 20 % of positives held out (what the model-quality gate judges);
+  `global_time`: the latest weeks held out for everyone. Stage `published`: the lists
+  people would see (the ranking's rules applied); `raw`: the scores alone. Slice
+  `new_hires`, `established` or `dept_<name>` (none: all evaluated persons). Metrics are
+  at 10 items per person. `<protocol>.counts/…`: how many persons and positives the
+  hold-out had and what it left out.
+- Artifacts: `plots/` (metrics by approach and slice, precision–recall@k), `evaluation/`
+  (the same figures as tables), `params.md` (what every parameter means).
+"""
 
 
 class RecommenderPyfunc(mlflow.pyfunc.PythonModel):
@@ -77,63 +123,193 @@ def configure(tracking_uri: str, artifact_root: Path) -> str:
     return experiment_id
 
 
+def run_name(kind: str, persons: int, detail: str = "") -> str:
+    """``train 2026-12-05 · 1,000 persons``: what ran, on which day (UTC), on how much data."""
+    today = datetime.now(UTC).date().isoformat()
+    return " · ".join(p for p in (f"{kind} {today}", f"{persons:,} persons", detail) if p)
+
+
 @contextmanager
 def resume(run_id: str) -> Iterator[mlflow.ActiveRun]:
     with mlflow.start_run(run_id=run_id, nested=mlflow.active_run() is not None) as run:
         yield run
 
 
+@contextmanager
+def start_run(name: str | None = None, description: str = "") -> Iterator[mlflow.ActiveRun]:
+    """A new run (nested if one is active), named and described."""
+    tags = {NOTE: description} if description else None
+    with mlflow.start_run(run_name=name, nested=mlflow.active_run() is not None, tags=tags) as run:
+        yield run
+
+
+def append_note(run_id: str, text: str) -> None:
+    """Add a paragraph to a run's description (the steps of a training write theirs)."""
+    client = MlflowClient()
+    note = client.get_run(run_id).data.tags.get(NOTE, "")
+    client.set_tag(run_id, NOTE, f"{note.rstrip()}\n\n{text.strip()}\n" if note else text)
+
+
+def metric_key(
+    metric: str, stage: str = PUBLISHED, slice_name: str = "all", protocol: str = PER_PERSON
+) -> str:
+    """``per_person.published/ndcg_at_10``, ``global_time.raw.new_hires/recall_at_10``:
+    the same name for every approach, grouped in the UI by what precedes ``/``."""
+    section = f"{protocol}.{stage}" if slice_name == "all" else f"{protocol}.{stage}.{slice_name}"
+    return f"{section}/{metric}"
+
+
+def approach_metrics(evaluation: ModelEvaluation, approach: str) -> dict[str, float]:
+    """Every aggregate of one approach, all protocols, stages and slices."""
+    out = {}
+    for protocol, ev in evaluation.protocols.items():
+        rows = ev.table[ev.table["approach"] == approach]
+        for r in rows.itertuples():
+            out[metric_key(r.metric, r.stage, r.slice, protocol)] = float(r.value)
+    return out
+
+
+def count_metrics(evaluation: ModelEvaluation) -> dict[str, float]:
+    return {
+        f"{protocol}.counts/{name}": float(value)
+        for protocol, ev in evaluation.protocols.items()
+        for name, value in ev.counts.items()
+    }
+
+
+def log_evaluation(evaluation: ModelEvaluation, summary: str = "") -> None:
+    """In the active run: the model's aggregates and the protocols' counts; one child run
+    per approach with the same metric names; the aggregate tables and plots as artifacts;
+    the description. Never a per-person figure or list."""
+    parent = mlflow.active_run()
+    assert parent is not None, "log_evaluation logs into the training's active run"
+    mlflow.log_metrics({**approach_metrics(evaluation, MODEL), **count_metrics(evaluation)})
+    mlflow.set_tag("gate_protocol", evaluation.gate_protocol)
+    approaches = list(dict.fromkeys(evaluation.gate.table["approach"]))
+    children = []
+    for approach in approaches:
+        what = APPROACHES.get(approach, "an approach the evaluation judged")
+        with start_run(
+            approach,
+            f"**{approach}** — {what}. Same hold-out and metric names "
+            "as its parent run, so the two compare side by side.",
+        ) as child:
+            mlflow.set_tag(APPROACH_TAG, approach)
+            mlflow.log_metrics(approach_metrics(evaluation, approach))
+            children.append(child.info.run_id)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for name, ev in evaluation.protocols.items():
+            wide = ev.table.pivot_table(
+                index=["stage", "slice", "metric"], columns="approach", values="value"
+            )
+            ev.table.to_csv(folder / f"{name}_metrics_long.csv", index=False)
+            wide.to_csv(folder / f"{name}_metrics_by_approach.csv")
+            ev.curve.to_csv(folder / f"{name}_precision_recall_at_k.csv", index=False)
+        mlflow.log_artifacts(tmp, artifact_path="evaluation")
+    with tempfile.TemporaryDirectory() as tmp:
+        plots.evaluation_plots(evaluation, Path(tmp))
+        mlflow.log_artifacts(tmp, artifact_path="plots")
+    compare = _compare_link(parent.info.experiment_id, children)
+    append_note(
+        parent.info.run_id,
+        f"**Evaluation** ({len(approaches)} approaches, child runs): {summary}\n\n"
+        f"[Compare the model with its baselines]({compare}) (every metric side by side)\n"
+        f"{HOW_TO_READ}",
+    )
+
+
+def _compare_link(experiment_id: str, run_ids: list[str]) -> str:
+    """The UI's compare view of ``run_ids`` (a link relative to the UI's own page)."""
+    runs = quote(json.dumps(run_ids, separators=(",", ":")))
+    return f"#/compare-runs?runs={runs}&experiments={quote(json.dumps([experiment_id]))}"
+
+
+TUNED_BY = "skillpath.tuned_by"  # on a training run: the tuning run its settings come from
+USED_BY = "skillpath.used_by"  # on a tuning run: the latest training run that used it
+APPLIED_TO = "skillpath.applied_to"  # on a tuning run: the configuration file it wrote
+
+
+def record_tuning(run_id: str, tuned_by: str) -> None:
+    """Lineage both ways when the training's hyper-parameters come from a tuning run
+    (``[training] tuned_by``); a tuning run missing from this store is said, not fatal."""
+    if not tuned_by:
+        return
+    client = MlflowClient()
+    client.set_tag(run_id, TUNED_BY, tuned_by)
+    try:
+        client.set_tag(tuned_by, USED_BY, run_id)
+        where = f"tuning run `{tuned_by}`"
+    except mlflow.exceptions.MlflowException:
+        where = f"tuning run `{tuned_by}` (not in this tracking store)"
+    append_note(
+        run_id, f"**Hyper-parameters** from the best trial of {where} (`skillpath tune --apply`)."
+    )
+
+
+def note_skipped(run_id: str, reason: str) -> None:
+    """Why a run has no evaluation, in its tags and its description."""
+    MlflowClient().set_tag(run_id, "evaluation", f"skipped: {reason}")
+    append_note(run_id, f"**Evaluation skipped**: {reason}")
+
+
+def note_insufficient(run_id: str, exc: InsufficientData) -> None:
+    """Why a run has no model: tags, the figures as metrics, the description."""
+    client = MlflowClient()
+    client.set_tag(run_id, "status", "insufficient_data")
+    client.set_tag(run_id, "reason", str(exc))
+    for name, value in exc.figures.items():
+        client.log_metric(run_id, f"training/{name}", float(value))
+    append_note(run_id, f"**No model**: {exc}")
+
+
 def _loggable(value: object) -> object:
     return json.dumps(value) if isinstance(value, list | dict | tuple) else value
 
 
-@contextmanager
-def start_run() -> Iterator[mlflow.ActiveRun]:
-    """A new run (nested if one is active): the run of one training."""
-    with mlflow.start_run(nested=mlflow.active_run() is not None) as run:
-        yield run
-
-
 def log_model(
-    model: Recommender, sizes: dict[str, int], register: bool = True, run_id: str | None = None
+    model: Recommender,
+    sizes: Mapping[str, int],
+    register: bool = True,
+    run_id: str | None = None,
+    recipe_from: str = "",
 ) -> Recommender:
-    """Log params, sizes and the unbound model in the run ``run_id`` (the training's run,
-    where its evaluation already is; not active) or in a new run (nested if one is active);
-    register it as the challenger. Returns the model carrying its ``run_id``."""
+    """Log params (each explained in ``params.md``), sizes, the validation figures and the
+    unbound model in the run ``run_id`` (the training's run, where its evaluation already
+    is; not active) or in a new run (nested if one is active); register it as the
+    challenger. ``recipe_from``: where the recipe was chosen, when not by this fit's own
+    validation. Returns the model carrying its ``run_id``."""
     nested = mlflow.active_run() is not None
     with mlflow.start_run(run_id=run_id, nested=nested) as run:
-        params = {k: _loggable(v) for k, v in model.params.items() if k != "validation_curve"}
-        mlflow.log_params(params)
-        mlflow.log_metrics({f"dataset_{k}": float(v) for k, v in sizes.items()})
+        explained = explain_params(model.params, recipe_from)
+        mlflow.log_params({k: _loggable(v) for k, v in explained.params.items()})
+        mlflow.log_metrics(
+            {**explained.metrics, **{f"dataset/{k}": float(v) for k, v in sizes.items()}}
+        )
         for step, value in enumerate(model.params.get("validation_curve", []), start=1):
-            mlflow.log_metric("validation_ndcg", float(value), step=step)
+            mlflow.log_metric("validation/lightfm_ndcg_at_10", float(value), step=step)
+        mlflow.log_text(explained.markdown, "params.md")
         info = mlflow.pyfunc.log_model(
             name=MODEL_NAME,
             python_model=RecommenderPyfunc(model.unbound()),
             pip_requirements=["lightfm-next", "numpy", "pandas", "scipy"],
             registered_model_name=REGISTERED_MODEL if register else None,
         )
-        if register and info.registered_model_version is not None:
-            MlflowClient().set_registered_model_alias(
-                REGISTERED_MODEL, CHALLENGER, str(info.registered_model_version)
-            )
-        return replace(model, run_id=run.info.run_id)
-
-
-def log_evaluation(evaluation: ModelEvaluation) -> None:
-    """Aggregates of every protocol, stage, approach and slice (and the protocols' counts)
-    in the active run, and the aggregate tables as artifacts — never a per-person figure
-    or list."""
-    mlflow.log_metrics(evaluation.flat_metrics())
-    mlflow.set_tag("gate_protocol", evaluation.gate_protocol)
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, ev in evaluation.protocols.items():
-            wide = ev.table.pivot_table(
-                index=["stage", "slice", "metric"], columns="approach", values="value"
-            )
-            ev.table.to_csv(Path(tmp) / f"{name}_metrics_long.csv", index=False)
-            wide.to_csv(Path(tmp) / f"{name}_metrics_by_approach.csv")
-        mlflow.log_artifacts(tmp, artifact_path="evaluation")
+        version = info.registered_model_version if register else None
+        if version is not None:
+            MlflowClient().set_registered_model_alias(REGISTERED_MODEL, CHALLENGER, str(version))
+    registered = (
+        f"registered as `{REGISTERED_MODEL}` version {version} (alias `{CHALLENGER}`)"
+        if version is not None
+        else "not registered"
+    )
+    append_note(
+        run.info.run_id,
+        f"**Model**: {model.params['epochs_trained']} LightFM epochs on "
+        f"{sizes.get('n_interactions', 0):,} interactions of {sizes.get('n_persons', 0):,} "
+        f"persons; {explained.recipe}; {registered}.",
+    )
+    return replace(model, run_id=run.info.run_id)
 
 
 def load_model(uri: str) -> Recommender:
@@ -143,20 +319,29 @@ def load_model(uri: str) -> Recommender:
     return loaded.unwrap_python_model().recommender
 
 
+def fairness_key(name: str) -> str:
+    """``fairness.candidate.exposure_advanced.gender.ratio`` →
+    ``fairness.candidate/exposure_advanced.gender.ratio``: one chart section per source."""
+    parts = name.split(".", 2)
+    return f"{parts[0]}.{parts[1]}/{parts[2]}" if len(parts) == 3 else name.replace(".", "/", 1)
+
+
 def log_audit(
     run_id: str,
     metrics: dict[str, float],
     tables: dict[str, pd.DataFrame],
     report_dir: Path | None = None,
 ) -> None:
-    """The publication's fairness figures (``fairness.<source>.<metric>.<attribute>.ratio``
-    …) as metrics, its group-level tables and its compliance report as artifacts, on the
-    training run the publication came from — so runs compare on fairness too."""
+    """The publication's fairness figures (``fairness.<source>/<metric>.<attribute>.ratio``
+    …) as metrics, its group-level tables, a plot of the ratios and its compliance report
+    as artifacts, on the training run the publication came from — so runs compare on
+    fairness too."""
     with resume(run_id):
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics({fairness_key(k): v for k, v in metrics.items() if math.isfinite(v)})
         with tempfile.TemporaryDirectory() as tmp:
             for name, frame in tables.items():
                 frame.to_csv(Path(tmp) / f"{name}.csv", index=False)
+            plots.fairness_plot(tables.get("fairness_attributes"), Path(tmp))
             mlflow.log_artifacts(tmp, artifact_path="fairness")
         if report_dir is not None:
             mlflow.log_artifacts(str(report_dir), artifact_path="compliance_report")

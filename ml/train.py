@@ -405,12 +405,15 @@ def train(
 
 def recipe_of(model: Recommender) -> Recipe:
     """The recipe a trained model was fitted with, to fit another one the same way (the
-    fallback flag travels with it: a production model fitted with a fallback recipe is
-    no better validated than the evaluated one)."""
+    validation figures and the fallback flag travel with it: a production model fitted
+    with the recipe is exactly as validated as the evaluated one)."""
     return Recipe(
         int(model.params["epochs_trained"]),
         dict(model.weights),
         model.params.get("itemitem_l2_scale"),
+        curve=tuple(model.params.get("validation_curve", ())),
+        blend_ndcg=float(model.params.get("validation_ndcg_blend", float("nan"))),
+        persons=int(model.params.get("validation_persons", 0)),
         fallback=str(model.params.get("validation_fallback", "")),
     )
 

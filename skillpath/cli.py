@@ -467,9 +467,9 @@ def retention(verbose: bool) -> int:
 
 
 @cli.command(
-    short_help="Hyper-parameter search as nested MLflow runs.",
+    short_help="Hyper-parameter search as nested MLflow runs; --apply keeps the best.",
     epilog=_exit_codes(
-        (ExitCode.OK, "at least one trial trained"),
+        (ExitCode.OK, "at least one trial trained (and, with --apply, the file is written)"),
         (ExitCode.FAILED, "no trial could train"),
         ExitCode.BUSY,
     ),
@@ -481,30 +481,46 @@ def retention(verbose: bool) -> int:
     show_default=True,
     help="Configurations to try; the first is the current one.",
 )
+@click.option(
+    "--apply",
+    "apply_best",
+    is_flag=True,
+    help="Write the best trial's hyper-parameters to <data dir>/tuned.toml, a "
+    "SKILLPATH_CONFIG file for the next run (your current SKILLPATH_CONFIG's settings "
+    "are copied into it).",
+)
 @verbose_option
-def tune(trials: int, verbose: bool) -> int:
+def tune(trials: int, apply_best: bool, verbose: bool) -> int:
     """Random search over the recommender's hyper-parameters, on the marts of the last
-    run.
+    run, starting from the configured [training] values.
 
-    Each trial is a nested MLflow run under one parent run, judged on the same hold-out
-    as every training run (NDCG@10). Nothing is registered or published: promotion stays
-    a deliberate step.
+    Each trial is a nested MLflow run under one parent run ("tune <date> · <persons> ·
+    <n> trials"), judged on the same per-person hold-out as every training run
+    (published NDCG@10). Nothing is registered or published. --apply turns the best
+    trial into the configuration of the next run: point SKILLPATH_CONFIG at the file it
+    writes; that run records the tuning run it came from (tag skillpath.tuned_by), and
+    the tuning run the file and the run (skillpath.applied_to, skillpath.used_by).
 
     \b
     Examples:
       skillpath tune --trials 8
-      make mlflow   # then compare the trials under the parent run "tune-8"
+      skillpath tune --trials 8 --apply
+      export SKILLPATH_CONFIG=data/tuned.toml && skillpath run
+      make mlflow   # then compare the trials under the parent run "tune …"
     """
     with _session("tune", verbose) as (settings, terminal, sink), _locked(settings, "tune"):
         terminal.start_stage(f"{trials} trials")
         with captured(sink):
-            from orchestration.tuning import tune_on_warehouse
+            from orchestration.tuning import apply_tuning, summary, tune_on_warehouse
 
-            best = tune_on_warehouse(settings, trials)
-        terminal.end_stage("failed" if best is None else "")
-        if best is None:
+            tuning = tune_on_warehouse(settings, trials)
+        terminal.end_stage("failed" if tuning.best is None else "")
+        if tuning.best is None:
             raise CommandError("no trial could train (too little data); see the MLflow runs")
-        terminal.print(best)
+        terminal.print(summary(tuning))
+        if apply_best:
+            path = apply_tuning(settings, os.environ, tuning)
+            terminal.print(f"applied: {path}\nnext run: export SKILLPATH_CONFIG={path}")
     return ExitCode.OK
 
 
@@ -526,6 +542,18 @@ def prepare() -> int:
     return ExitCode.OK
 
 
+def _runs_url(settings: Settings, port: int) -> str:
+    """The experiment's runs in the UI's model-training view (MLflow 3 opens in its GenAI
+    view otherwise); the experiment list until a run created the experiment."""
+    from mlflow import MlflowClient
+
+    from ml.registry import EXPERIMENT
+
+    experiment = MlflowClient(settings.mlflow_tracking_uri).get_experiment_by_name(EXPERIMENT)
+    page = f"experiments/{experiment.experiment_id}/runs" if experiment else "experiments"
+    return f"http://localhost:{port}/#/{page}?workflowType=machine_learning"
+
+
 @cli.command(
     "mlflow-ui",
     short_help="Start the MLflow UI on the tracking store.",
@@ -533,7 +561,8 @@ def prepare() -> int:
 )
 @click.option("--port", type=int, default=5000, show_default=True, help="http://localhost:PORT")
 def mlflow_ui(port: int) -> int:
-    """Start the MLflow UI on the tracking store and artifacts of the data directory.
+    """Start the MLflow UI on the tracking store and artifacts of the data directory,
+    printing the link to the experiment's runs in the UI's model-training view.
 
     \b
     Examples:
@@ -542,6 +571,7 @@ def mlflow_ui(port: int) -> int:
     """
     settings = Settings.from_env()
     settings.mlflow_artifact_root.mkdir(parents=True, exist_ok=True)
+    click.echo(f"runs of model training: {_runs_url(settings, port)}")
     os.execvp(
         "mlflow",
         [

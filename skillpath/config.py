@@ -81,7 +81,17 @@ class ValidationSettings:
 
 @dataclass(frozen=True)
 class TrainingConfig:
+    """``[training]``: LightFM's hyper-parameters (``ml.train.TrainConfig``; a test keeps
+    the shipped values equal to its defaults), the threads, and ``tuned_by``: the MLflow
+    tuning run whose best trial set them (``skillpath tune --apply``)."""
+
     threads: int
+    no_components: int
+    learning_rate: float
+    item_alpha: float
+    user_alpha: float
+    max_sampled: int
+    tuned_by: str
     validation: ValidationSettings
 
 
@@ -171,6 +181,11 @@ ENV_OVERRIDES: dict[str, str] = {
 BOUNDS: dict[str, tuple[float, float]] = {
     "ingest.max_quarantine_share": (0.0, 1.0),
     "training.threads": (1, 64),
+    "training.no_components": (1, 1024),
+    "training.learning_rate": (1e-5, 1.0),
+    "training.item_alpha": (0.0, 1.0),
+    "training.user_alpha": (0.0, 1.0),
+    "training.max_sampled": (1, 1000),
     "evaluation.holdout_weeks": (1, 104),
     "evaluation.holdout_share": (0.01, 0.9),
     "evaluation.min_positives": (2, 1000),

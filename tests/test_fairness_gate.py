@@ -74,10 +74,11 @@ def test_steered_lists_are_blocked_and_the_previous_publication_stays(settings) 
     assert not any(key in text for key in steered.keys)
     # the figures and the report are on the training run, for comparing runs
     logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run.info.run_id)
-    ratio = logged.data.metrics["fairness.candidate.exposure_advanced.gender.ratio"]
+    ratio = logged.data.metrics["fairness.candidate/exposure_advanced.gender.ratio"]
     assert ratio < 0.6
     artifacts = Path(mlflow.artifacts.download_artifacts(run_id=run.info.run_id))
     assert (artifacts / "compliance_report" / "index.html").exists()
+    assert (artifacts / "fairness" / "ratios.png").read_bytes()[:4] == b"\x89PNG"
     groups_csv = (artifacts / "fairness" / "fairness_groups.csv").read_text()
     assert "female" in groups_csv and not any(key in groups_csv for key in steered.keys)
 

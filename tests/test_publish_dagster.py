@@ -135,7 +135,7 @@ def test_too_little_data_is_a_warning_with_the_figures_training_saw(skillpath_en
     assert {k: gate["figures"][k] for k in seen} == seen
     run_id = result.output_for_node("model_evaluation").run_id
     logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run_id).data.metrics
-    assert {k: logged[f"training_{k}"] for k in seen} == seen
+    assert {k: logged[f"training/{k}"] for k in seen} == seen
     assert said in (Path(out["report_dir"]) / REPORT_NAME).read_text()
     status = render_status(settings)
     assert f"model_quality: no model (too little history to train: {said}" in status

@@ -12,17 +12,24 @@ and what is published is what was judged.
 import dataclasses
 
 import dagster as dg
-import mlflow
 
 from ml import tracking
 from ml.data import MART_TABLES, Marts, load_marts
 from ml.dataset import build_interactions
 from ml.evaluate import MODEL, POPULARITY, RAW, VANILLA, EvalConfig
-from ml.runs import EvaluationOutcome, evaluate_and_log, model_sizes, train_and_log
+from ml.runs import (
+    TRAINING_NOTE,
+    EvaluationOutcome,
+    evaluate_and_log,
+    model_sizes,
+    train_and_log,
+    training_run_name,
+)
 from ml.train import InsufficientData, NoModel, TrainConfig
 from ml.validation import ValidationConfig
 from ml.vanilla import VanillaConfig
 from orchestration.resources import SkillpathResource
+from skillpath.config import Config
 from skillpath.warehouse import connect
 
 GROUP = "recommender"
@@ -30,10 +37,22 @@ GROUP = "recommender"
 MART_KEYS = [dg.AssetKey(["marts", table]) for table in MART_TABLES.values()]
 
 
+def train_config(config: Config) -> TrainConfig:
+    """``[training]`` as ``ml``'s configuration (the CLI's tuning starts from it too)."""
+    t = config.training
+    return TrainConfig(
+        no_components=t.no_components,
+        learning_rate=t.learning_rate,
+        item_alpha=t.item_alpha,
+        user_alpha=t.user_alpha,
+        max_sampled=t.max_sampled,
+        num_threads=t.threads,
+        validation=ValidationConfig(**dataclasses.asdict(t.validation)),
+    )
+
+
 def _train_config(skillpath: SkillpathResource) -> TrainConfig:
-    training = skillpath.settings().config.training
-    validation = ValidationConfig(**dataclasses.asdict(training.validation))
-    return TrainConfig(num_threads=training.threads, validation=validation)
+    return train_config(skillpath.settings().config)
 
 
 def _eval_config(skillpath: SkillpathResource) -> EvalConfig:
@@ -76,13 +95,14 @@ def model_evaluation(
     reason when the history is too thin to evaluate."""
     settings = skillpath.settings()
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
-    with tracking.start_run() as run:
+    with tracking.start_run(training_run_name(training_dataset), TRAINING_NOTE) as run:
+        tracking.record_tuning(run.info.run_id, settings.config.training.tuned_by)
         try:
             evaluation, recipe = evaluate_and_log(
                 training_dataset, _train_config(skillpath), _eval_config(skillpath)
             )
         except InsufficientData as exc:
-            mlflow.set_tag("evaluation", f"skipped: {exc}")
+            tracking.note_skipped(run.info.run_id, str(exc))
             context.add_output_metadata({"evaluated": False, "reason": str(exc)})
             return EvaluationOutcome(None, None, run.info.run_id, str(exc))
     v = evaluation.value
@@ -126,9 +146,7 @@ def recommender_model(
         )
     except InsufficientData as exc:
         context.log.warning(str(exc))
-        with tracking.resume(model_evaluation.run_id):
-            mlflow.set_tags({"status": "insufficient_data", "reason": str(exc)})
-            mlflow.log_metrics({f"training_{k}": float(v) for k, v in exc.figures.items()})
+        tracking.note_insufficient(model_evaluation.run_id, exc)
         context.add_output_metadata({"trained": False, "reason": str(exc), **exc.figures})
         return NoModel(str(exc), exc.figures)
     context.add_output_metadata(
