@@ -53,9 +53,6 @@ class RankingConfig:
     k: int = 10
     candidates: int = 100
     exclude_completed: bool = True
-    # experiment (issue #16): content started and not completed (in progress, dropped,
-    # failed) is no candidate either; measured by the regime benchmark before it is a default
-    exclude_started: bool = False
     skip_mastered: bool = True
     # held within half a level counts as mastered: levels are whole numbers, an expected
     # 2.6 reads as level 3; the band widens by up to a quarter level as the evidence
@@ -238,8 +235,6 @@ class RankingContext:
         self.completed = _PairLookup.build(
             p[ok & done], i[ok & done], np.ones((ok & done).sum()), len(self.content_ids)
         )
-        # every pair with an engagement row, valued 1 when completed or passed
-        self.started = _PairLookup.build(p[ok], i[ok], done[ok], len(self.content_ids))
         self._build_behaviour(marts, p, i, ok, done)
 
     def _build_behaviour(
@@ -284,18 +279,6 @@ class RankingContext:
 
     def is_completed(self, person: np.ndarray, item: np.ndarray) -> np.ndarray:
         return self.completed.contains(person, item)
-
-    def excluded_pairs(self, config: RankingConfig) -> tuple[np.ndarray, np.ndarray]:
-        """(person, item) positions that are no candidate under ``config``: completed
-        and/or started content."""
-        done = self.started.values == 1
-        keep = (done & config.exclude_completed) | (~done & config.exclude_started)
-        keys = self.started.keys[keep]
-        return keys // self.started.width, keys % self.started.width
-
-    def is_excluded(self, person: np.ndarray, item: np.ndarray, config: RankingConfig) -> np.ndarray:
-        state = self.started.get(person, item, default=np.nan)
-        return (config.exclude_completed & (state == 1)) | (config.exclude_started & (state == 0))
 
     def covers(
         self, person: np.ndarray, item: np.ndarray, margin: float = 0.0, thin_margin: float = 0.0
@@ -354,7 +337,9 @@ class RankingContext:
 
 
 def _apply_filters(ctx: RankingContext, pairs: _Pairs, config: RankingConfig) -> _Pairs:
-    keep = ctx.eligible_item[pairs.item] & ~ctx.is_excluded(pairs.person, pairs.item, config)
+    keep = ctx.eligible_item[pairs.item]
+    if config.exclude_completed:
+        keep &= ~ctx.is_completed(pairs.person, pairs.item)
     pairs = pairs.take(keep)
     if config.skip_mastered:
         covered = ctx.covers(
@@ -426,7 +411,6 @@ def _model_candidates(
     item = item[columns]
     column_of = np.full(len(ctx.content_ids), -1)
     column_of[item] = np.arange(len(item))
-    done = ctx.excluded_pairs(config)
     chunks = []
     for start in range(0, len(persons), config.chunk_size):
         chunk = persons[start : start + config.chunk_size]
@@ -437,10 +421,15 @@ def _model_candidates(
                 f"({len(chunk)}, {len(scorer.item_ids)}): it breaks the Scorer protocol"
             )
         scores = scores[:, columns]
-        row = pd.Index(chunk).get_indexer(done[0])
-        col = column_of[done[1]]
-        hit = (row >= 0) & (col >= 0)
-        scores[row[hit], col[hit]] = -np.inf
+        if config.exclude_completed:
+            done = (
+                ctx.completed.keys // ctx.completed.width,
+                ctx.completed.keys % ctx.completed.width,
+            )
+            row = pd.Index(chunk).get_indexer(done[0])
+            col = column_of[done[1]]
+            hit = (row >= 0) & (col >= 0)
+            scores[row[hit], col[hit]] = -np.inf
         chunks.append(_top_candidates(scores, chunk, item, n_candidates))
     return _Pairs(*(np.concatenate([getattr(c, f) for c in chunks]) for f in _PAIR_FIELDS))
 

@@ -45,15 +45,6 @@ def test_completed_or_passed_content_is_never_recommended() -> None:
     assert {"c1", "c2"} <= set(_items(recommend(org.marts(), scorer, off), ANA))
 
 
-def test_content_started_and_not_completed_is_not_a_next_step() -> None:
-    org = _org(dropped={(ANA, "c1")})
-    scorer = _scorer(org, c1=9, c2=1, c3=1)
-    on = RankingConfig(exclude_started=True)
-    assert "c1" not in _items(recommend(org.marts(), scorer, on), ANA)
-    assert _items(recommend(org.marts(), scorer, on), BEN)[0] == "c1"
-    assert _items(recommend(org.marts(), scorer), ANA)[0] == "c1"
-
-
 def test_content_whose_every_skill_is_held_is_skipped_but_skill_less_content_is_not() -> None:
     org = _org(levels={(ANA, "S1"): 2.0})
     out = recommend(org.marts(), _scorer(org))
