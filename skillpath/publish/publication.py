@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from ml.ranking import RankingConfig
 from skillpath.privacy import suppressed_persons
 from skillpath.publish import writer
 from skillpath.publish.champion import (
@@ -24,6 +25,7 @@ from skillpath.publish.champion import (
     promote_champion,
     registered_version,
 )
+from skillpath.publish.fairness import mitigate, store_mitigation
 from skillpath.publish.gates import (
     ATTENTION,
     Gate,
@@ -152,6 +154,10 @@ def publish(
         ensure_publish_tables(con)
         recs = _without_erased(con, settings, candidate.recommendations)
         role_paths = _without_erased(con, settings, candidate.role_paths)
+        mitigation = None
+        if settings.config.fairness.mitigation:  # docs/fairness.md, "Mitigation"
+            mitigation = mitigate(con, recs, settings.config.fairness, RankingConfig().k)
+            recs = mitigation.lists
         row = writer.PublicationRow(
             publication_id=publication_id,
             run_id=candidate.run_id,
@@ -163,6 +169,8 @@ def publish(
         )
         writer.start(con, row)
         try:
+            if mitigation is not None:
+                store_mitigation(con, publication_id, mitigation)
             writer.write_recommendations(con, publication_id, recs, role_paths)
             context = GateContext(
                 con,
