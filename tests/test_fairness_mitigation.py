@@ -15,6 +15,7 @@ import pytest
 from ml.mitigation import discount, rerank_for_exposure
 from skillpath.publish.fairness import fairness_tables, mitigation_metrics
 from skillpath.publish.publication import Candidate, publish
+from skillpath.reports.compliance import write_publication_report
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 from tests.fixtures.environment import data_environment
@@ -179,6 +180,9 @@ def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Pat
     metrics = mitigation_metrics(tables)
     assert metrics["fairness.unmitigated.exposure_advanced.gender.ratio"] < 0.9
     assert metrics["fairness.mitigation.persons_changed"] > 0
+    html = write_publication_report(settings, result.publication_id).read_text()
+    section = html[html.index("Exposure re-ranking (mitigation)") :]
+    assert f"{female['ratio_before']:.2f}" in section and "ratio after" in section
 
 
 def test_off_by_default_the_candidate_is_published_as_ranked(skillpath_env: Path) -> None:
@@ -201,3 +205,5 @@ def test_off_by_default_the_candidate_is_published_as_ranked(skillpath_env: Path
     assert tables["fairness_mitigation"].empty and tables["fairness_mitigation_summary"].empty
     gate = next(g for g in result.gates if g.name == "fairness")
     assert "mitigation" not in gate.figures
+    html = write_publication_report(settings, result.publication_id).read_text()
+    assert "Exposure re-ranking (mitigation) is switched off" in html
