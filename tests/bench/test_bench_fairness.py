@@ -41,9 +41,18 @@ TARGETS = {"gender": "women", "age_band": "aged 40 and over", "disability": "wit
 BIN = Path(sys.executable).parent
 
 
+# The model evaluation reduced to the gate protocol without the vanilla reference runs,
+# so that ten pipeline runs fit a shared 2-core machine: the fairness gate reads only the
+# gate protocol's lists, so its verdict is the same (the model-quality gate's may not be).
+BENCH_CONFIG = '[evaluation]\nprotocols = ["per_person"]\nvanilla_seeds = []\n'
+
+
 def _run_org(root: Path, seed: int, biased: bool) -> tuple[dict[str, str], int]:
     env = {**os.environ, **data_environment(root, pseudonym_key="bench-key-not-secret")}
     env["SKILLPATH_TRAIN_THREADS"] = "1"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "bench.toml").write_text(BENCH_CONFIG)
+    env["SKILLPATH_CONFIG"] = str(root / "bench.toml")
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     sample = [str(BIN / "skillpath"), "sample", "--employees", str(EMPLOYEES), "--seed", str(seed)]
     if biased:
@@ -151,7 +160,8 @@ def test_bench_fairness_verdicts_and_power(tmp_path: Path) -> None:
                     "run s": round(time.perf_counter() - started),
                 }
             )
-    _record(pd.DataFrame(verdicts), pd.DataFrame(power), pd.DataFrame(shuffled))
+        # after every seed, so that an interrupted sweep still leaves its figures
+        _record(pd.DataFrame(verdicts), pd.DataFrame(power), pd.DataFrame(shuffled))
     clean = [v for v in verdicts if v["sample"] == "clean"]
     assert all(v["published"] == "published" for v in clean), "a clean organisation was blocked"
 
@@ -212,11 +222,11 @@ def _record(verdicts: pd.DataFrame, power: pd.DataFrame, shuffled: pd.DataFrame)
         a: next((f"{s}" for s in STRENGTHS if blocked.loc[a, s] >= 4), "none of 0.1–0.3")
         for a in blocked.index
     }
-    power_table = blocked.astype(int).astype(str) + " / 5"
+    power_table = blocked.astype(int).astype(str) + f" / {power['seed'].nunique()}"
     power_table["smallest strength blocked on ≥ 4 of 5"] = pd.Series(smallest)
     body = f"""Whole pipeline (`skillpath sample --employees {EMPLOYEES} --seed S` with and without
-`--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread) on
-5 seeds; the gate's verdict and what the candidate lists show for women against comparable
+`--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread, the
+model evaluation on the gate protocol only) on {verdicts["seed"].nunique()} of 5 seeds; the gate's verdict and what the candidate lists show for women against comparable
 colleagues (need-adjusted ratio with its interval; raw share of advanced items, women vs men).
 
 {_markdown(verdicts)}
@@ -224,7 +234,7 @@ colleagues (need-adjusted ratio with its interval; raw share of advanced items, 
 Detection power: on each clean organisation's candidate lists, a test-only re-ranker
 replaces each advanced or leadership item of the group's members with probability
 `strength` by an ordinary item; the gate is run on the result (candidate only).
-Blocked (because of that attribute) on how many of the 5 seeds:
+Blocked (because of that attribute) on how many of the {power["seed"].nunique()} seeds:
 
 {_markdown(power_table.reset_index())}
 
