@@ -226,8 +226,9 @@ def _record(verdicts: pd.DataFrame, power: pd.DataFrame, shuffled: pd.DataFrame)
     power_table["smallest strength blocked on ≥ 4 of 5"] = pd.Series(smallest)
     body = f"""Whole pipeline (`skillpath sample --employees {EMPLOYEES} --seed S` with and without
 `--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread, the
-model evaluation on the gate protocol only) on {verdicts["seed"].nunique()} of 5 seeds; the gate's verdict and what the candidate lists show for women against comparable
-colleagues (need-adjusted ratio with its interval; raw share of advanced items, women vs men).
+model evaluation on the gate protocol only) on {verdicts["seed"].nunique()} of 5 seeds; the
+gate's verdict and what the candidate lists show for women against comparable colleagues
+(need-adjusted ratio with its interval; raw share of advanced items, women vs men).
 
 {_markdown(verdicts)}
 
