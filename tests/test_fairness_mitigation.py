@@ -24,28 +24,6 @@ from tests.fixtures.publish import fairness_org
 K = 10
 
 
-def _steered_pool(
-    persons: pd.DataFrame, flags: pd.DataFrame, demote: float, seed: int, size: int = 20
-) -> pd.DataFrame:
-    """Each person's top ``size`` of random scores, advanced items' scores cut by
-    ``demote`` for women: a model that learnt a steered history."""
-    rng = np.random.default_rng(seed)
-    advanced = flags["advanced"].to_numpy()
-    rows = []
-    for key, gender, personalised in persons[["person_key", "gender", "personalised"]].itertuples(
-        index=False
-    ):
-        scores = rng.random(len(flags))
-        if gender == "female":
-            scores = np.where(advanced, scores * (1 - demote), scores)
-        top = np.argsort(-scores, kind="stable")[:size]
-        rows += [
-            (key, rank, flags["content_id"].iat[i], scores[i], personalised)
-            for rank, i in enumerate(top, start=1)
-        ]
-    return pd.DataFrame(rows, columns=["person_key", "rank", "content_id", "score", "personalised"])
-
-
 def _relevance_kept(pool: pd.DataFrame, lists: pd.DataFrame) -> pd.Series:
     """Per person: discounted relevance of the list over that of the pool's top k."""
     weights = discount(K)
@@ -77,7 +55,7 @@ def _synthetic(seed: int, demote: float = 0.15, n: int = 600):
             "personalised": np.arange(n) % 17 != 0,
         }
     )
-    pool = _steered_pool(persons, flags, demote, seed)
+    pool = fairness_org.steered_pool(persons, flags, demote, seed)
     groups = persons.set_index("person_key")[["gender"]]
     return pool, flags, groups, persons.set_index("person_key")["stratum"]
 
@@ -149,7 +127,7 @@ def _org_pool(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
             "personalised": ~people.set_index("person_key").loc[org.keys, "opted_out"].to_numpy(),
         }
     )
-    pool = _steered_pool(persons, flags, demote=0.3, seed=5)
+    pool = fairness_org.steered_pool(persons, flags, demote=0.3, seed=5)
     pool["reasons"], pool["reason_text"] = "[]", "test"
     return org.candidate, pool
 
