@@ -48,6 +48,7 @@ def candidate_recommendations(
             "recommendations": len(recs),
             "persons_personalised": int(personalised),
             "model": "none: role path for everyone" if model is None else "trained",
+            "per person": config.k,
         }
     )
     return recs
