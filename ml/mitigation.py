@@ -118,7 +118,7 @@ def _options(
         value = (-np.sort(-np.where(possible[:, None], chosen, 0.0), axis=1) * weights).sum(1)
         total[possible, c] = value[possible]
     lookup = {tuple(v): c for c, v in enumerate(combos)}
-    original = np.array([lookup[tuple(v)] for v in counts])
+    original = np.array([lookup[tuple(v)] for v in counts], dtype=np.int64)
     unchanged = total[np.arange(n), original]
     with np.errstate(divide="ignore", invalid="ignore"):
         kept = total / unchanged[:, None]
