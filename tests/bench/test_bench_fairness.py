@@ -308,9 +308,9 @@ def test_bench_fairness_mitigation(tmp_path: Path) -> None:
             ).astype(bool)
             for demote in demotes:
                 pool = fairness_org.steered_pool(people, flags, demote, seed=persons)
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 result = mitigate(con, pool, config, 10)
-                took = time.perf_counter() - started
+                took, took_cpu = time.perf_counter() - started, time.process_time() - cpu
                 verdicts = {}
                 if persons <= 1_500:
                     for name, lists in (
@@ -341,7 +341,7 @@ def test_bench_fairness_mitigation(tmp_path: Path) -> None:
                         "relevance kept: mean / least": (
                             f"{f['relevance_kept_mean']:.1%} / {f['relevance_kept_min']:.1%}"
                         ),
-                        "re-ranking s": f"{took:.1f}",
+                        "re-ranking s (CPU s)": f"{took:.1f} ({took_cpu:.1f})",
                     }
                 )
     body = f"""Hand-made warehouses (`tests/fixtures/publish/fairness_org.py`, 6 job families × 5
@@ -351,7 +351,10 @@ steered history. `skillpath.publish.fairness.mitigate` (groups of the blocking
 attributes, `fairness.mitigation_max_relevance_loss` =
 {settings.config.fairness.mitigation_max_relevance_loss}) keeps 10 per person; the gate
 (`audit_lists`, candidate only) judges the top 10 before and the re-ranked 10 after. Time of
-the re-ranking alone (groups, options, 100 multiplier steps), shared 2-core machine: noisy.
+the re-ranking alone (groups, options, 100 multiplier steps); on a shared 2-core machine
+(load average {os.getloadavg()[0]:.1f} at the end) the CPU seconds of this process say more
+than the wall clock. "warning" after: the hold-out is not audited here (no evaluation), not
+a finding.
 
 {_markdown(pd.DataFrame(rows))}
 """
