@@ -132,21 +132,28 @@ def _org_pool(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     return org.candidate, pool
 
 
-def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Path) -> None:
-    settings = _settings(skillpath_env, mitigation=True)
-    _, pool = _org_pool(settings)
-    evaluation = fairness_org.evaluation(pool[pool["rank"] <= K])
-    result = publish(settings, Candidate(pool, "1", None, evaluation, "t"), promote=lambda *_: "")
+def _publish(settings: Settings, lists: pd.DataFrame):
+    """Publish ``lists``; the publication, its fairness gate, its published rows (in rank
+    order) and its stored fairness tables."""
+    evaluation = fairness_org.evaluation(lists[lists["rank"] <= K])
+    result = publish(settings, Candidate(lists, "1", None, evaluation, "t"), promote=lambda *_: "")
     gate = next(g for g in result.gates if g.name == "fairness")
-    assert "after exposure re-ranking" in gate.message
-    assert gate.figures["mitigation"]["relevance_kept_min"] >= 0.95 - 1e-9
     with connect(settings.warehouse, read_only=True) as con:
         published = con.execute(
             "select person_key, rank, content_id, score from published.recommendations "
-            "where publication_id = ?",
+            "where publication_id = ? order by person_key, rank",
             [result.publication_id],
         ).df()
         tables = fairness_tables(con, result.publication_id)
+    return result, gate, published, tables
+
+
+def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Path) -> None:
+    settings = _settings(skillpath_env, mitigation=True)
+    _, pool = _org_pool(settings)
+    result, gate, published, tables = _publish(settings, pool)
+    assert "after exposure re-ranking" in gate.message
+    assert gate.figures["mitigation"]["relevance_kept_min"] >= 0.95 - 1e-9
     assert (published.groupby("person_key").size() == K).all()
     assert _relevance_kept(pool, published).min() >= 0.95 - 1e-9
     before = tables["fairness_mitigation"].set_index(["metric", "attribute", "group"])
@@ -167,21 +174,11 @@ def test_off_by_default_the_candidate_is_published_as_ranked(skillpath_env: Path
     settings = _settings(skillpath_env, mitigation=None)
     assert settings.config.fairness.mitigation is False
     candidate, _ = _org_pool(settings)
-    evaluation = fairness_org.evaluation(candidate)
-    result = publish(
-        settings, Candidate(candidate, "1", None, evaluation, "t"), promote=lambda *_: ""
-    )
-    with connect(settings.warehouse, read_only=True) as con:
-        published = con.execute(
-            "select person_key, rank, content_id from published.recommendations "
-            "where publication_id = ? order by person_key, rank",
-            [result.publication_id],
-        ).df()
-        tables = fairness_tables(con, result.publication_id)
-    expected = candidate.sort_values(["person_key", "rank"])[["person_key", "rank", "content_id"]]
-    pd.testing.assert_frame_equal(published, expected.reset_index(drop=True), check_dtype=False)
+    result, gate, published, tables = _publish(settings, candidate)
+    columns = ["person_key", "rank", "content_id"]
+    expected = candidate.sort_values(["person_key", "rank"])[columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(published[columns], expected, check_dtype=False)
     assert tables["fairness_mitigation"].empty and tables["fairness_mitigation_summary"].empty
-    gate = next(g for g in result.gates if g.name == "fairness")
     assert "mitigation" not in gate.figures
     html = write_publication_report(settings, result.publication_id).read_text()
     assert "Exposure re-ranking (mitigation) is switched off" in html
