@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
+from ml import tracking
 from ml.mitigation import discount, rerank_for_exposure
-from skillpath.publish.fairness import fairness_tables, mitigation_metrics
+from skillpath.publish.fairness import fairness_tables
 from skillpath.publish.publication import Candidate, publish
 from skillpath.reports.compliance import write_publication_report
 from skillpath.settings import Settings
@@ -132,10 +134,10 @@ def _org_pool(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     return org.candidate, pool
 
 
-def _publish(settings: Settings, lists: pd.DataFrame):
+def _publish(settings: Settings, lists: pd.DataFrame, run_id: str | None = None):
     """Publish ``lists``; the publication, its fairness gate, its published rows (in rank
     order) and its stored fairness tables."""
-    evaluation = fairness_org.evaluation(lists[lists["rank"] <= K])
+    evaluation = fairness_org.evaluation(lists[lists["rank"] <= K], run_id)
     result = publish(settings, Candidate(lists, "1", None, evaluation, "t"), promote=lambda *_: "")
     gate = next(g for g in result.gates if g.name == "fairness")
     with connect(settings.warehouse, read_only=True) as con:
@@ -151,7 +153,10 @@ def _publish(settings: Settings, lists: pd.DataFrame):
 def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Path) -> None:
     settings = _settings(skillpath_env, mitigation=True)
     _, pool = _org_pool(settings)
-    result, gate, published, tables = _publish(settings, pool)
+    tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
+    with tracking.start_run() as run:
+        pass
+    result, gate, published, tables = _publish(settings, pool, run.info.run_id)
     assert "after exposure re-ranking" in gate.message
     assert gate.figures["mitigation"]["relevance_kept_min"] >= 0.95 - 1e-9
     assert (published.groupby("person_key").size() == K).all()
@@ -162,10 +167,16 @@ def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Pat
     after = audited.loc[("candidate", "exposure_advanced", "gender", "female"), "ratio"]
     assert female["ratio_before"] < 0.9
     assert abs(1 - after) < abs(1 - female["ratio_before"]) / 2  # what the gate audited
-    metrics = mitigation_metrics(tables)
-    assert metrics["fairness.unmitigated.exposure_advanced.gender.ratio"] < 0.9
-    assert metrics["fairness.mitigation.persons_changed"] > 0
     html = write_publication_report(settings, result.publication_id).read_text()
+    # before and after side by side on the training run
+    logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run.info.run_id).data.metrics
+    assert logged["fairness.unmitigated.exposure_advanced.gender.ratio"] < 0.9
+    assert (
+        logged["fairness.candidate.exposure_advanced.gender.ratio"]
+        > (logged["fairness.unmitigated.exposure_advanced.gender.ratio"])
+    )
+    assert logged["fairness.mitigation.persons_changed"] > 0
+    assert logged["fairness.mitigation.relevance_kept_min"] >= 0.95 - 1e-9
     section = html[html.index("Exposure re-ranking (mitigation)") :]
     assert f"{female['ratio_before']:.2f}" in section and "ratio after" in section
 
