@@ -193,3 +193,59 @@ def test_off_by_default_the_candidate_is_published_as_ranked(skillpath_env: Path
     assert "mitigation" not in gate.figures
     html = write_publication_report(settings, result.publication_id).read_text()
     assert "Exposure re-ranking (mitigation) is switched off" in html
+
+
+def test_the_pipeline_ranks_a_longer_pool_only_when_re_ranking_follows(
+    skillpath_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``candidate_recommendations`` asset: 10 per person by default, the top
+    ``mitigation_candidates`` with the switch on — and the publication keeps 10."""
+    import dagster as dg
+
+    from orchestration.assets import ml as ml_assets
+    from orchestration.assets.publish import candidate_recommendations, publication
+    from orchestration.io_manager import WarehouseIOManager
+    from orchestration.resources import SkillpathResource
+    from tests.fixtures.ml.synthetic import make_org, write_marts
+
+    config = skillpath_env.parent / "pipeline.toml"
+    monkeypatch.setenv("SKILLPATH_CONFIG", str(config))
+    org = make_org(persons=120, items=60, seed=3)
+    assets = [
+        ml_assets.training_dataset,
+        ml_assets.model_evaluation,
+        ml_assets.recommender_model,
+        candidate_recommendations,
+        publication,
+    ]
+    sizes = {}
+    for mitigation in (False, True):
+        config.write_text(
+            '[evaluation]\nprotocols = ["per_person"]\nvanilla_seeds = []\n'
+            f"[fairness]\nmitigation = {str(mitigation).lower()}\n"
+        )
+        settings = Settings.from_env()
+        write_marts(org.marts, settings.warehouse)
+        skillpath = SkillpathResource()
+        run = dg.materialize(
+            assets,
+            resources={
+                "skillpath": skillpath,
+                "io_manager": WarehouseIOManager(skillpath=skillpath),
+            },
+        )
+        assert run.success
+        lists = run.output_for_node("candidate_recommendations")
+        personal = lists[lists["personalised"]].groupby("person_key").size()
+        sizes[mitigation] = int(personal.max())
+        publication_id = run.output_for_node("publication")["publication_id"]
+        with connect(settings.warehouse, read_only=True) as con:
+            published = con.execute(
+                "select count(*) from published.recommendations where publication_id = ? "
+                "group by person_key order by 1 desc limit 1",
+                [publication_id],
+            ).fetchone()[0]
+            summary = fairness_tables(con, publication_id)["fairness_mitigation_summary"]
+        assert published == K
+        assert summary.empty != mitigation
+    assert sizes == {False: K, True: settings.config.fairness.mitigation_candidates}
