@@ -154,10 +154,6 @@ def publish(
         ensure_publish_tables(con)
         recs = _without_erased(con, settings, candidate.recommendations)
         role_paths = _without_erased(con, settings, candidate.role_paths)
-        mitigation = None
-        if settings.config.fairness.mitigation:  # docs/fairness.md, "Mitigation"
-            mitigation = mitigate(con, recs, settings.config.fairness, RankingConfig().k)
-            recs = mitigation.lists
         row = writer.PublicationRow(
             publication_id=publication_id,
             run_id=candidate.run_id,
@@ -169,8 +165,10 @@ def publish(
         )
         writer.start(con, row)
         try:
-            if mitigation is not None:
+            if settings.config.fairness.mitigation:  # docs/fairness.md, "Mitigation"
+                mitigation = mitigate(con, recs, settings.config.fairness, RankingConfig().k)
                 store_mitigation(con, publication_id, mitigation)
+                recs = mitigation.lists
             writer.write_recommendations(con, publication_id, recs, role_paths)
             context = GateContext(
                 con,
