@@ -17,6 +17,7 @@ Timings are taken on a shared 2-core machine where other work runs: noisy.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -218,12 +219,14 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def _record(verdicts: pd.DataFrame, power: pd.DataFrame, shuffled: pd.DataFrame) -> None:
     blocked = power.groupby(["attribute", "strength"])["blocked"].sum().unstack("strength")
+    seeds = power["seed"].nunique()
+    needed = math.ceil(0.8 * seeds)  # 4 of 5; the same share of an interrupted sweep
     smallest = {
-        a: next((f"{s}" for s in STRENGTHS if blocked.loc[a, s] >= 4), "none of 0.1–0.3")
+        a: next((f"{s}" for s in STRENGTHS if blocked.loc[a, s] >= needed), "none of 0.1–0.3")
         for a in blocked.index
     }
     power_table = blocked.astype(int).astype(str) + f" / {power['seed'].nunique()}"
-    power_table["smallest strength blocked on ≥ 4 of 5"] = pd.Series(smallest)
+    power_table[f"smallest strength blocked on ≥ {needed} of {seeds}"] = pd.Series(smallest)
     body = f"""Whole pipeline (`skillpath sample --employees {EMPLOYEES} --seed S` with and without
 `--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread, the
 model evaluation on the gate protocol only) on {verdicts["seed"].nunique()} of 5 seeds; the
