@@ -565,7 +565,8 @@ class FairnessAudit:
         return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
 
 
-def _strata(people: pd.DataFrame) -> pd.Series:
+def strata_labels(people: pd.DataFrame) -> pd.Series:
+    """Each person's comparable colleagues: job family × seniority (``STRATA``)."""
     parts = [people[c].astype("string").fillna("unknown") for c in STRATA if c in people]
     if not parts:
         return pd.Series("all", index=people.index)
@@ -590,7 +591,7 @@ def _source_figures(
         frame["role_path"] = 1.0 - frame["personalised"].astype(float)
         frame["personalised"] = frame["personalised"].astype(float).where(~opted.astype(bool))
     metrics = [m for m in SOURCE_METRICS[source.name] if m in frame]
-    return frame, _strata(frame), metrics
+    return frame, strata_labels(frame), metrics
 
 
 def audit(

@@ -138,6 +138,7 @@ class FairnessConfig:
     block_when_not_audited: bool
     mitigation: bool
     mitigation_max_relevance_loss: float
+    mitigation_candidates: int
     min_ratio: dict[str, float]
 
 
@@ -198,7 +199,8 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "fairness.advanced_level": (1, 5),
     "fairness.alpha": (1e-6, 0.5),
     "fairness.n_boot": (100, 100_000),
-    "fairness.mitigation_max_relevance_loss": (0.0, 1.0),
+    "fairness.mitigation_max_relevance_loss": (0.0, 0.99),
+    "fairness.mitigation_candidates": (10, 1000),
     "training.validation.share": (0.01, 0.99),
     "training.validation.min_positives": (2, 1000),
     "training.validation.max_persons": (1, 10_000_000),

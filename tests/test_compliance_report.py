@@ -162,3 +162,24 @@ def _summary(result):
     from skillpath.publish.report import PublicationSummary
 
     return PublicationSummary.read(result.report_dir / "gates.json")
+
+
+def test_erasures_are_counted_from_the_erasure_ledger(tmp_path: Path) -> None:
+    """``audit.erasures`` as ``skillpath erase`` writes it (suppressions are not
+    erasures): the report renders and counts the persons erased."""
+    from skillpath.gdpr.tables import ensure_gdpr_tables
+    from skillpath.warehouse import connect
+    from tests.fixtures.environment import data_environment
+
+    settings = Settings.from_mapping(data_environment(tmp_path / "data"))
+    org = fairness_org.build(settings, steer=0.0)
+    with connect(settings.warehouse) as con:
+        ensure_gdpr_tables(con, b"k")
+        con.execute(
+            """insert into audit.erasures values
+               ('e1', 'erasure', 2, 0, 0, '{}', '{}', timestamp '2026-11-30 10:00', null),
+               ('e2', 'suppression', 0, 1, 0, '{}', '{}', timestamp '2026-12-01 10:00', null)"""
+        )
+    page = Page((_publish(settings, org).report_dir / "index.html").read_text())
+    row = page.cells[page.cells.index("persons erased") + 1]
+    assert row == "2"

@@ -26,12 +26,21 @@ GROUP = "publishing"
 
 @dg.asset(group_name=GROUP)
 def candidate_recommendations(
-    context: dg.AssetExecutionContext, training_dataset: Marts, recommender_model
+    context: dg.AssetExecutionContext,
+    skillpath: SkillpathResource,
+    training_dataset: Marts,
+    recommender_model,
 ) -> pd.DataFrame:
     """Top 10 per active employee with reasons; the role path for persons who opted out,
-    and for everyone when no model could be trained."""
+    and for everyone when no model could be trained. With ``fairness.mitigation`` on, the
+    top ``fairness.mitigation_candidates`` instead: the publication re-ranks them for
+    exposure and keeps 10 (docs/fairness.md, "Mitigation")."""
     model = None if isinstance(recommender_model, NoModel) else recommender_model
-    recs = recommend(training_dataset, model, RankingConfig())
+    fairness = skillpath.settings().config.fairness
+    config = RankingConfig()
+    if fairness.mitigation:
+        config = RankingConfig(k=max(config.k, fairness.mitigation_candidates))
+    recs = recommend(training_dataset, model, config)
     personalised = recs.loc[recs["personalised"], "person_key"].nunique()
     context.add_output_metadata(
         {
@@ -39,6 +48,7 @@ def candidate_recommendations(
             "recommendations": len(recs),
             "persons_personalised": int(personalised),
             "model": "none: role path for everyone" if model is None else "trained",
+            "per person": config.k,
         }
     )
     return recs

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ml.registry import CHAMPION
 from ml.registry import REGISTERED_MODEL as MODEL_NAME
-from skillpath.publish.fairness import fairness_tables, mlflow_metrics
+from skillpath.publish.fairness import fairness_tables, mitigation_metrics, mlflow_metrics
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
 
@@ -64,6 +64,7 @@ def record_in_mlflow(
         with connect(settings.warehouse, read_only=True) as con:
             tables = fairness_tables(con, publication_id)
         metrics = mlflow_metrics(tables["fairness_attributes"], tables["fairness_groups"])
+        metrics.update(mitigation_metrics(tables))
         configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
         tables = {name: frame.drop(columns="publication_id") for name, frame in tables.items()}
         log_audit(run_id, metrics, tables, report_dir)

@@ -13,7 +13,11 @@ anyone with access to ``audit`` read the same figures the decision was taken on:
   between-group difference and ratio with intervals) and one per attribute that could
   not be audited (with the reason);
 - ``audit.fairness_strata``: each group's mean within each job family × seniority
-  stratum, cells under the minimum group size left out.
+  stratum, cells under the minimum group size left out;
+- ``audit.fairness_mitigation`` and ``audit.fairness_mitigation_summary``: when
+  ``fairness.mitigation`` is on, what the exposure re-ranking (``ml.mitigation``) did to
+  the candidate before the gate judged it — each group's ratio before and after, the
+  lists changed and the relevance kept.
 """
 
 from __future__ import annotations
@@ -40,7 +44,11 @@ from ml.fairness import (
     check_settings,
     content_flags,
     list_figures,
+    raw_attributes,
+    reportable_groups,
+    strata_labels,
 )
+from ml.mitigation import ExposureReranking, rerank_for_exposure
 from skillpath.config import FairnessConfig
 from skillpath.publish.gates import GateContext, GateResult
 from skillpath.publish.tables import table_exists
@@ -102,10 +110,33 @@ STRATUM_COLUMNS = (
     ("mean", "double"),
     ("stratum_mean", "double"),
 )
+MITIGATION_COLUMNS = (
+    ("publication_id", "varchar"),
+    ("metric", "varchar"),
+    ("attribute", "varchar"),
+    ("group", "varchar"),
+    ("persons", "bigint"),
+    ("index_before", "double"),
+    ("index_after", "double"),
+    ("ratio_before", "double"),
+    ("ratio_after", "double"),
+)
+MITIGATION_SUMMARY_COLUMNS = (
+    ("publication_id", "varchar"),
+    ("persons", "bigint"),
+    ("persons_movable", "bigint"),
+    ("persons_changed", "bigint"),
+    ("items_replaced", "bigint"),
+    ("relevance_kept_mean", "double"),
+    ("relevance_kept_min", "double"),
+    ("max_relevance_loss", "double"),
+)
 FAIRNESS_TABLES = {
     ("audit", "fairness_groups"): GROUP_COLUMNS,
     ("audit", "fairness_attributes"): ATTRIBUTE_COLUMNS,
     ("audit", "fairness_strata"): STRATUM_COLUMNS,
+    ("audit", "fairness_mitigation"): MITIGATION_COLUMNS,
+    ("audit", "fairness_mitigation_summary"): MITIGATION_SUMMARY_COLUMNS,
 }
 
 
@@ -216,6 +247,72 @@ def holdout_source(
     return SourceInput(HOLDOUT, figures)
 
 
+# --- mitigation -----------------------------------------------------------------------
+
+
+def mitigate(
+    con: duckdb.DuckDBPyConnection,
+    pool: pd.DataFrame,
+    config: FairnessConfig,
+    k: int,
+    reference_year: int | None = None,
+) -> ExposureReranking:
+    """The candidate re-ranked for exposure (``ml.mitigation``) before the gate judges it.
+    The groups are formed here as the audit forms them (small groups merged or
+    suppressed, not stated left out) on the blocking attributes, and handed to the pure
+    re-ranking as labels only. ``pool``: the ranking's lists, longer than ``k`` where it
+    is to have a choice."""
+    flags = _content(con, config)
+    people = load_people(con, config.advanced_level)
+    people = people[people["person_key"].isin(pool["person_key"])].reset_index(drop=True)
+    sensitive, _ = load_sensitive(con)
+    year = reference_year or datetime.now(UTC).year
+    attributes = raw_attributes(people, sensitive, config, year)
+    labels = {}
+    for attribute in config.blocking_attributes:
+        groups = reportable_groups(attribute, attributes[attribute], config)
+        if groups.audited:
+            labels[attribute] = groups.labels
+    strata = pd.Series(strata_labels(people).to_numpy(), index=attributes.index)
+    return rerank_for_exposure(
+        pool,
+        flags.flags,
+        pd.DataFrame(labels, index=attributes.index),
+        strata,
+        k,
+        config.mitigation_max_relevance_loss,
+    )
+
+
+def store_mitigation(
+    con: duckdb.DuckDBPyConnection, publication_id: str, result: ExposureReranking
+) -> None:
+    """What the re-ranking did, beside the audit of what it produced."""
+    ensure_fairness_tables(con)
+    _replace_rows(con, publication_id, "fairness_mitigation", result.disparity)
+    summary = pd.DataFrame([result.figures])
+    _replace_rows(con, publication_id, "fairness_mitigation_summary", summary)
+
+
+def mitigation_summary(con: duckdb.DuckDBPyConnection, publication_id: str) -> dict | None:
+    """The stored summary of the publication's re-ranking, or None when it was not
+    re-ranked."""
+    if not table_exists(con, "audit", "fairness_mitigation_summary"):
+        return None
+    frame = con.execute(
+        "select * exclude (publication_id) from audit.fairness_mitigation_summary "
+        "where publication_id = ?",
+        [publication_id],
+    ).df()
+    if frame.empty:
+        return None
+    row = frame.iloc[0]
+    return {
+        name: int(row[name]) if kind == "bigint" else float(row[name])
+        for name, kind in MITIGATION_SUMMARY_COLUMNS[1:]
+    }
+
+
 # --- the gate -------------------------------------------------------------------------
 
 
@@ -238,7 +335,16 @@ class FairnessGate:
         passed = result.status != "failed" and not (
             result.status == NOT_AUDITED and self.config.block_when_not_audited
         )
-        return GateResult(self.name, passed, result.status, result.message, headline(result))
+        figures, message = headline(result), result.message
+        mitigated = mitigation_summary(con, context.publication_id)
+        if mitigated is not None:
+            figures["mitigation"] = mitigated
+            message += (
+                f" (after exposure re-ranking: {mitigated['persons_changed']} of "
+                f"{mitigated['persons']} lists changed, at least "
+                f"{mitigated['relevance_kept_min']:.1%} of each list's relevance kept)"
+            )
+        return GateResult(self.name, passed, result.status, message, figures)
 
 
 def run_audit(
@@ -308,23 +414,27 @@ def headline(result: FairnessAudit) -> dict[str, Any]:
 def store_audit(con: duckdb.DuckDBPyConnection, publication_id: str, result: FairnessAudit) -> None:
     """Replace the publication's rows in ``audit.fairness_*`` with this audit's."""
     ensure_fairness_tables(con)
-    groups = result.group_table()
-    attributes = _attribute_rows(result)
-    strata = result.stratum_table
-    for (schema, table), columns, frame in (
-        (("audit", "fairness_groups"), GROUP_COLUMNS, groups),
-        (("audit", "fairness_attributes"), ATTRIBUTE_COLUMNS, attributes),
-        (("audit", "fairness_strata"), STRATUM_COLUMNS, strata),
+    for table, frame in (
+        ("fairness_groups", result.group_table()),
+        ("fairness_attributes", _attribute_rows(result)),
+        ("fairness_strata", result.stratum_table),
     ):
-        con.execute(f"delete from {schema}.{table} where publication_id = ?", [publication_id])
-        if frame.empty:
-            continue
-        frame = frame.assign(publication_id=publication_id)[[name for name, _ in columns]]
-        con.register("_fairness_rows", frame)
-        try:
-            con.execute(f"insert into {schema}.{table} by name select * from _fairness_rows")
-        finally:
-            con.unregister("_fairness_rows")
+        _replace_rows(con, publication_id, table, frame)
+
+
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, publication_id: str, table: str, frame: pd.DataFrame
+) -> None:
+    columns = FAIRNESS_TABLES[("audit", table)]
+    con.execute(f"delete from audit.{table} where publication_id = ?", [publication_id])
+    if frame.empty:
+        return
+    frame = frame.assign(publication_id=publication_id)[[name for name, _ in columns]]
+    con.register("_fairness_rows", frame)
+    try:
+        con.execute(f"insert into audit.{table} by name select * from _fairness_rows")
+    finally:
+        con.unregister("_fairness_rows")
 
 
 def _attribute_rows(result: FairnessAudit) -> pd.DataFrame:
@@ -380,6 +490,25 @@ def fairness_tables(con: duckdb.DuckDBPyConnection, publication_id: str) -> dict
         else:
             out[table] = pd.DataFrame(columns=[name for name, _ in columns])
     return out
+
+
+def mitigation_metrics(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
+    """Before/after of the exposure re-ranking, when there was one: the between-group
+    ratio (lowest need-adjusted index / highest) of the lists before it as
+    ``fairness.unmitigated.<metric>.<attribute>.ratio`` — beside the audit's
+    ``fairness.candidate.…`` of the lists after it — and
+    ``fairness.mitigation.<figure>``."""
+    out: dict[str, float] = {}
+    before = tables.get("fairness_mitigation", pd.DataFrame())
+    for (metric, attribute), rows in before.groupby(["metric", "attribute"]) if len(before) else []:
+        index = rows["index_before"].astype(float)
+        out[f"fairness.unmitigated.{metric}.{attribute}.ratio"] = float(index.min() / index.max())
+    summary = tables.get("fairness_mitigation_summary", pd.DataFrame())
+    if len(summary):
+        row = summary.iloc[0]
+        for name, _ in MITIGATION_SUMMARY_COLUMNS[1:]:
+            out[f"fairness.mitigation.{name}"] = float(row[name])
+    return {k: v for k, v in out.items() if math.isfinite(v)}
 
 
 def mlflow_metrics(attributes: pd.DataFrame, groups: pd.DataFrame) -> dict[str, float]:

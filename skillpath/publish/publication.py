@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from ml.ranking import RankingConfig
 from skillpath.privacy import suppressed_persons
 from skillpath.publish import writer
 from skillpath.publish.champion import (
@@ -24,6 +25,7 @@ from skillpath.publish.champion import (
     promote_champion,
     registered_version,
 )
+from skillpath.publish.fairness import mitigate, store_mitigation
 from skillpath.publish.gates import (
     ATTENTION,
     Gate,
@@ -163,6 +165,10 @@ def publish(
         )
         writer.start(con, row)
         try:
+            if settings.config.fairness.mitigation:  # docs/fairness.md, "Mitigation"
+                mitigation = mitigate(con, recs, settings.config.fairness, RankingConfig().k)
+                store_mitigation(con, publication_id, mitigation)
+                recs = mitigation.lists
             writer.write_recommendations(con, publication_id, recs, role_paths)
             context = GateContext(
                 con,

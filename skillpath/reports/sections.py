@@ -303,6 +303,7 @@ def fairness(inputs: ReportInputs) -> dict | None:
         )
     notes = attributes[attributes["attribute"].isna() & attributes["note"].notna()]
     return {
+        "mitigation": _mitigation(tables, config),
         "status": gate.status,
         "label": STATUS_LABELS.get(gate.status, gate.status),
         "message": gate.message,
@@ -314,6 +315,38 @@ def fairness(inputs: ReportInputs) -> dict | None:
             for metric, value in sorted(config.min_ratio.items())
         ],
         "blocking_metrics": list(config.blocking_metrics),
+    }
+
+
+def _mitigation(tables: dict[str, pd.DataFrame], config: Any) -> dict:
+    """Whether the exposure re-ranking was on and, if it ran, what it did: each group's
+    ratio to comparable colleagues before it and after it, and the relevance kept."""
+    summary = tables["fairness_mitigation_summary"]
+    rows = tables["fairness_mitigation"]
+    if summary.empty:
+        return {"ran": False, "on": config.mitigation}
+    s = summary.iloc[0]
+    return {
+        "ran": True,
+        "on": config.mitigation,
+        "persons": int(s["persons"]),
+        "changed": int(s["persons_changed"]),
+        "movable": int(s["persons_movable"]),
+        "replaced": int(s["items_replaced"]),
+        "kept_mean": f"{s['relevance_kept_mean']:.1%}",
+        "kept_min": f"{s['relevance_kept_min']:.1%}",
+        "bound": f"{s['max_relevance_loss']:.0%}",
+        "rows": [
+            {
+                "metric": r.metric,
+                "attribute": r.attribute,
+                "group": r.group,
+                "persons": int(r.persons),
+                "before": fmt(r.ratio_before),
+                "after": fmt(r.ratio_after),
+            }
+            for r in rows.sort_values(["metric", "attribute", "group"]).itertuples()
+        ],
     }
 
 

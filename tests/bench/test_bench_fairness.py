@@ -17,6 +17,7 @@ Timings are taken on a shared 2-core machine where other work runs: noisy.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -41,9 +42,18 @@ TARGETS = {"gender": "women", "age_band": "aged 40 and over", "disability": "wit
 BIN = Path(sys.executable).parent
 
 
+# The model evaluation reduced to the gate protocol without the vanilla reference runs,
+# so that ten pipeline runs fit a shared 2-core machine: the fairness gate reads only the
+# gate protocol's lists, so its verdict is the same (the model-quality gate's may not be).
+BENCH_CONFIG = '[evaluation]\nprotocols = ["per_person"]\nvanilla_seeds = []\n'
+
+
 def _run_org(root: Path, seed: int, biased: bool) -> tuple[dict[str, str], int]:
     env = {**os.environ, **data_environment(root, pseudonym_key="bench-key-not-secret")}
     env["SKILLPATH_TRAIN_THREADS"] = "1"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "bench.toml").write_text(BENCH_CONFIG)
+    env["SKILLPATH_CONFIG"] = str(root / "bench.toml")
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     sample = [str(BIN / "skillpath"), "sample", "--employees", str(EMPLOYEES), "--seed", str(seed)]
     if biased:
@@ -151,7 +161,8 @@ def test_bench_fairness_verdicts_and_power(tmp_path: Path) -> None:
                     "run s": round(time.perf_counter() - started),
                 }
             )
-    _record(pd.DataFrame(verdicts), pd.DataFrame(power), pd.DataFrame(shuffled))
+        # after every seed, so that an interrupted sweep still leaves its figures
+        _record(pd.DataFrame(verdicts), pd.DataFrame(power), pd.DataFrame(shuffled))
     clean = [v for v in verdicts if v["sample"] == "clean"]
     assert all(v["published"] == "published" for v in clean), "a clean organisation was blocked"
 
@@ -208,23 +219,26 @@ def _markdown(frame: pd.DataFrame) -> str:
 
 def _record(verdicts: pd.DataFrame, power: pd.DataFrame, shuffled: pd.DataFrame) -> None:
     blocked = power.groupby(["attribute", "strength"])["blocked"].sum().unstack("strength")
+    seeds = power["seed"].nunique()
+    needed = math.ceil(0.8 * seeds)  # 4 of 5; the same share of an interrupted sweep
     smallest = {
-        a: next((f"{s}" for s in STRENGTHS if blocked.loc[a, s] >= 4), "none of 0.1–0.3")
+        a: next((f"{s}" for s in STRENGTHS if blocked.loc[a, s] >= needed), "none of 0.1–0.3")
         for a in blocked.index
     }
-    power_table = blocked.astype(int).astype(str) + " / 5"
-    power_table["smallest strength blocked on ≥ 4 of 5"] = pd.Series(smallest)
+    power_table = blocked.astype(int).astype(str) + f" / {power['seed'].nunique()}"
+    power_table[f"smallest strength blocked on ≥ {needed} of {seeds}"] = pd.Series(smallest)
     body = f"""Whole pipeline (`skillpath sample --employees {EMPLOYEES} --seed S` with and without
-`--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread) on
-5 seeds; the gate's verdict and what the candidate lists show for women against comparable
-colleagues (need-adjusted ratio with its interval; raw share of advanced items, women vs men).
+`--inject-bias gender --bias-strength 0.7`, then `skillpath run`, one training thread, the
+model evaluation on the gate protocol only) on {verdicts["seed"].nunique()} of 5 seeds; the
+gate's verdict and what the candidate lists show for women against comparable colleagues
+(need-adjusted ratio with its interval; raw share of advanced items, women vs men).
 
 {_markdown(verdicts)}
 
 Detection power: on each clean organisation's candidate lists, a test-only re-ranker
 replaces each advanced or leadership item of the group's members with probability
 `strength` by an ordinary item; the gate is run on the result (candidate only).
-Blocked (because of that attribute) on how many of the 5 seeds:
+Blocked (because of that attribute) on how many of the {power["seed"].nunique()} seeds:
 
 {_markdown(power_table.reset_index())}
 
@@ -272,3 +286,79 @@ blocking. Goal: the audit adds at most 10 s to `skillpath run` at 10,000 employe
 """
     record("Fairness audit time at 10,000 employees", body)
     assert audit_s < 30
+
+
+@pytest.mark.slow
+def test_bench_fairness_mitigation(tmp_path: Path) -> None:
+    """The exposure re-ranking on candidates steered against women (``steered_pool``: a
+    model whose scores for advanced items are cut by ``demote`` for women): the gate's
+    verdict and women's ratio before and after, the relevance kept, and its time."""
+    from ml.fairness import CANDIDATE
+    from skillpath.publish.fairness import mitigate
+    from tests.fixtures.publish import fairness_org
+
+    rows = []
+    for persons, demotes in ((1_500, (0.1, 0.2, 0.3)), (10_000, (0.2,))):
+        settings = Settings.from_mapping(data_environment(tmp_path / f"org-{persons}"))
+        org = fairness_org.build(settings, persons=persons, families=6, levels=(1, 2, 3, 4, 5))
+        config = replace(settings.config.fairness, mitigation=True)
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            flags = _content(con, config).flags
+            opted = con.execute("select person_key, opted_out from marts.dim_employee").df()
+            people = pd.DataFrame({"person_key": org.keys, "gender": org.gender})
+            people["personalised"] = ~people["person_key"].map(
+                opted.set_index("person_key")["opted_out"]
+            ).astype(bool)
+            for demote in demotes:
+                pool = fairness_org.steered_pool(people, flags, demote, seed=persons)
+                started, cpu = time.perf_counter(), time.process_time()
+                result = mitigate(con, pool, config, 10)
+                took, took_cpu = time.perf_counter() - started, time.process_time() - cpu
+                verdicts = {}
+                if persons <= 1_500:
+                    for name, lists in (
+                        ("before", pool[pool["rank"] <= 10]),
+                        ("after", result.lists),
+                    ):
+                        audited = audit_lists(con, lists, None, config)
+                        women = next(
+                            c
+                            for c in audited.comparisons
+                            if (c.source, c.metric, c.attribute, c.group)
+                            == (CANDIDATE, "exposure_advanced", "gender", "female")
+                        )
+                        verdicts[name] = (
+                            f"{audited.status}; {women.ratio:.2f} "
+                            f"({women.holm_ci_low:.2f}–{women.holm_ci_high:.2f})"
+                        )
+                f = result.figures
+                rows.append(
+                    {
+                        "persons": persons,
+                        "demotion": demote,
+                        "gate before (women: advanced ratio, Holm interval)": verdicts.get(
+                            "before", "–"
+                        ),
+                        "gate after": verdicts.get("after", "–"),
+                        "lists changed": f"{int(f['persons_changed'])} of {int(f['persons'])}",
+                        "relevance kept: mean / least": (
+                            f"{f['relevance_kept_mean']:.1%} / {f['relevance_kept_min']:.1%}"
+                        ),
+                        "re-ranking s (CPU s)": f"{took:.1f} ({took_cpu:.1f})",
+                    }
+                )
+    body = f"""Hand-made warehouses (`tests/fixtures/publish/fairness_org.py`, 6 job families × 5
+seniority levels, half women); candidates of 20 per person from `steered_pool`: random
+scores, those of advanced items cut by the demotion for women — a model that learnt a
+steered history. `skillpath.publish.fairness.mitigate` (groups of the blocking
+attributes, `fairness.mitigation_max_relevance_loss` =
+{settings.config.fairness.mitigation_max_relevance_loss}) keeps 10 per person; the gate
+(`audit_lists`, candidate only) judges the top 10 before and the re-ranked 10 after. Time of
+the re-ranking alone (groups, options, 100 multiplier steps); on a shared 2-core machine
+(load average {os.getloadavg()[0]:.1f} at the end) the CPU seconds of this process say more
+than the wall clock. "warning" after: the hold-out is not audited here (no evaluation), not
+a finding.
+
+{_markdown(pd.DataFrame(rows))}
+"""
+    record("Fairness mitigation: exposure re-ranking", body)
