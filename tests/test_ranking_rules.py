@@ -220,3 +220,28 @@ def test_ranked_lists_are_the_published_lists_of_those_persons() -> None:
         judged[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
         expected[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
     )
+
+
+def test_a_short_personalised_list_is_topped_up_from_the_role_path_after_its_items() -> None:
+    """The tiers: every personalised item ranks before any role-path top-up, even where
+    the role path scores higher (gap content scores above 1, the model's at most 1 plus
+    its rule weights); the top-up repeats no item and shares the per-skill cap."""
+    known = {"m1": ("video", {"S1": 1}), "m2": ("course", {"S1": 2}), "m3": ("podcast", {})}
+    content = known | {
+        "r1": ("course", {"S1": 3}),
+        "r2": ("course", {"S1": 4}),
+        "r3": ("course", {"S1": 5}),
+        "r4": ("course", {"S2": 1}),
+        "r5": ("course", {"S2": 2}),
+    }
+    content |= {f"p{i}": ("podcast", {}) for i in range(1, 5)}
+    org = _org(content=content)
+    # the model knows three items only (the rest launched after it was trained)
+    scorer = FakeScorer(list(known), {"m1": 1.0, "m2": 3.0, "m3": 2.0})
+    config = RankingConfig(k=8, candidates=8, max_per_skill=3)
+    out = recommend(org.marts(), scorer, config)
+    mine = out[out["person_key"] == ANA].sort_values("rank")
+    assert mine["content_id"].tolist() == ["m2", "m3", "m1", "r4", "r1", "r5", "p1", "p2"]
+    assert mine["personalised"].tolist() == [True] * 3 + [False] * 5
+    judged = ranked_lists(RankingContext(org.marts()), scorer, [ANA], config)
+    assert judged["content_id"].tolist() == mine["content_id"].tolist()
