@@ -33,6 +33,9 @@ class RankingConfig:
     dropped_format_penalty: float = 0.25
     dropped_min_items: int = 2
     dropped_min_share: float = 0.5
+    # a second copy of an item ("… Workshop (2)") or another item teaching the same
+    # skills at the same levels adds nothing a list does not already offer
+    skip_near_duplicates: bool = True
     max_per_skill: int | None = 3
     colleague_min_group: int = 5
     colleague_min_share: float = 0.1

@@ -8,6 +8,7 @@ sorted key lookups, so that a fact about millions of pairs is one vectorised cal
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +77,29 @@ class PairLookup:
 
     def contains(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return ~np.isnan(self.get(a, b, default=np.nan))
+
+
+_NUMBERED_COPY = re.compile(r"\s*\(\d+\)\s*$")
+
+
+def near_duplicate_groups(titles: pd.Series, item_skills: Csr) -> tuple[np.ndarray, np.ndarray]:
+    """Two group ids per item: its title once a trailing " (n)" is dropped and case folded
+    (catalogues number their copies), and the skills it teaches with their levels. Two
+    items of one group are near-duplicates: a list needs only one of them. Content that
+    teaches no skill is a group of its own, as is content without a title."""
+    n = len(item_skills.ptr) - 1
+    key = titles.astype("string").str.replace(_NUMBERED_COPY, "", regex=True).str.casefold()
+    key = key.str.strip().replace("", pd.NA)
+    same_title = np.where(key.isna(), -1 - np.arange(n), pd.factorize(key)[0])
+    taught = [  # rows are sorted by skill (Csr.build), so equal sets give equal keys
+        " ".join(
+            f"{s}@{v:g}" for s, v in zip(item_skills.col[a:b], item_skills.val[a:b], strict=True)
+        )
+        for a, b in zip(item_skills.ptr[:-1], item_skills.ptr[1:], strict=True)
+    ]
+    codes = pd.factorize(np.asarray(taught, dtype=object))[0]
+    same_skills = np.where(item_skills.counts(np.arange(n)) > 0, codes, -1 - np.arange(n))
+    return same_title.astype(np.int64), same_skills.astype(np.int64)
 
 
 def as_bool(series: pd.Series, default: bool) -> np.ndarray:
@@ -147,6 +171,9 @@ class RankingContext:
         ri = self.content_pos.get_indexer(pr["requires_content_id"].astype(str))
         ok = (pi >= 0) & (ri >= 0) & (pi != ri)
         self.prerequisites = Csr.build(pi[ok], ri[ok], np.ones(ok.sum()), len(self.content_ids))
+        self.same_title, self.same_skills = near_duplicate_groups(
+            content.get("title", content["content_id"]), self.item_skills
+        )
 
         # expected levels (ml.skill_prior): own evidence where strong, role peers' where
         # thin, so "no evidence" does not read as "level 0" for mastery and level fit

@@ -12,16 +12,17 @@ from ml.data import Marts
 from ml.ranking.candidates import Scorer, model_candidates, role_path_candidates
 from ml.ranking.config import RankingConfig
 from ml.ranking.context import Pairs, RankingContext
-from ml.ranking.rules import diversify_and_cut, rank_pairs
+from ml.ranking.rules import diversify_and_cut, rank_pairs, score_range
 from ml.reasons import Evidence, explain
 
 
 def recommend(
     marts: Marts, scorer: Scorer | None, config: RankingConfig | None = None
 ) -> pd.DataFrame:
-    """Top ``k`` per active employee: person_key, rank, content_id, score, personalised,
-    reasons (JSON list), reason_text. Personalised when there is a model and the person has
-    not opted out; otherwise the role path (``personalised = False``)."""
+    """Top ``k`` per active employee: person_key, rank, content_id, score (0–1, see
+    ``_frame``), personalised, reasons (JSON list), reason_text. Personalised when there
+    is a model and the person has not opted out; otherwise the role path
+    (``personalised = False``)."""
     config = config or RankingConfig()
     ctx = RankingContext(marts)
     return _finish(ctx, _lists(ctx, scorer, np.flatnonzero(ctx.active_person), config), config)
@@ -36,7 +37,7 @@ def ranked_lists(
     persons = ctx.person_pos.get_indexer(pd.Index(person_keys, dtype=object))
     if (persons < 0).any():
         raise KeyError(f"{int((persons < 0).sum())} person(s) not in the ranking's marts")
-    frame = _frame(_lists(ctx, scorer, persons, config))
+    frame = _frame(_lists(ctx, scorer, persons, config), config)
     frame["person_key"] = ctx.person_keys[frame["person"].to_numpy()]
     frame["content_id"] = ctx.content_ids[frame["item"].to_numpy()]
     return frame[["person_key", "rank", "content_id", "score", "personalised"]]
@@ -100,23 +101,32 @@ def _top_up(ctx: RankingContext, personal: Pairs, role: Pairs, config: RankingCo
 _LIFT = 1e6
 
 
-def _frame(parts: list[tuple[Pairs, bool]]) -> pd.DataFrame:
+def _frame(parts: list[tuple[Pairs, bool]], config: RankingConfig) -> pd.DataFrame:
     """person, item, score, personalised, rank (positions; personalised items first, then
-    any role-path top-up, each already best first)."""
-    frames = [
-        pd.DataFrame(
-            {
-                "person": pairs.person,
-                "item": pairs.item,
-                "score": pairs.score,
-                "personalised": personalised,
-            }
+    any role-path top-up, each already best first). The score published is the ranking's
+    on a fixed 0–1 scale: the range its path can produce (``score_range``) mapped to
+    [0, 1], and never above an item ranked before it in the list, so that 1 is the best
+    a path can give and a lower rank never shows a higher score (a top-up item's own
+    score can exceed the personalised items it follows)."""
+    frames = []
+    for pairs, personalised in parts:
+        low, high = score_range(config, personalised)
+        scaled = np.clip((pairs.score - low) / (high - low), 0.0, 1.0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "person": pairs.person,
+                    "item": pairs.item,
+                    "score": scaled,
+                    "personalised": personalised,
+                }
+            )
         )
-        for pairs, personalised in parts
-    ]
     out = pd.concat(frames, ignore_index=True)
     out["rank"] = out.groupby("person", sort=False).cumcount() + 1
-    return out.sort_values(["person", "rank"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["person", "rank"], kind="stable").reset_index(drop=True)
+    out["score"] = out.groupby("person", sort=False)["score"].cummin()
+    return out
 
 
 def _finish(
@@ -131,7 +141,7 @@ def _finish(
         "reasons",
         "reason_text",
     ]
-    out = _frame(parts)
+    out = _frame(parts, config)
     evidence = _evidence(ctx, out, config)
     reasons, text = explain(evidence)
     out["person_key"] = ctx.person_keys[out["person"].to_numpy()]
