@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ml.ranking.config import RankingConfig
-from ml.ranking.context import Pairs, RankingContext
+from ml.ranking.context import PERSONALISED, ROLE_PATH, Pairs, RankingContext
 
 
 class Scorer(Protocol):
@@ -60,7 +60,7 @@ def _top_candidates(scores: np.ndarray, persons: np.ndarray, item: np.ndarray, n
     """Top ``n`` columns per row, with the row's scores min-max scaled over them."""
     n = min(n, scores.shape[1])
     if n == 0:
-        return Pairs(np.array([], int), np.array([], int), np.array([], float))
+        return Pairs.of(np.array([], int), np.array([], int), np.array([], float), PERSONALISED)
     top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
     top_scores = np.take_along_axis(scores, top, axis=1).astype(np.float64)
     finite = np.isfinite(top_scores)
@@ -69,7 +69,7 @@ def _top_candidates(scores: np.ndarray, persons: np.ndarray, item: np.ndarray, n
         lo, hi = np.nanmin(masked, axis=1, keepdims=True), np.nanmax(masked, axis=1, keepdims=True)
         scaled = np.where(hi > lo, (masked - lo) / (hi - lo), 1.0)
     rows = np.repeat(persons, n).reshape(len(persons), n)
-    return Pairs(rows[finite], item[top][finite], scaled[finite])
+    return Pairs.of(rows[finite], item[top][finite], scaled[finite], PERSONALISED)
 
 
 def role_path_candidates(ctx: RankingContext, persons: np.ndarray, config: RankingConfig) -> Pairs:
@@ -110,4 +110,4 @@ def role_path_candidates(ctx: RankingContext, persons: np.ndarray, config: Ranki
     item = np.concatenate([gap_pairs["item"].to_numpy(), fill_item])
     score = np.concatenate([gap_score, fill_score])
     first = pd.DataFrame({"p": person, "i": item}).duplicated().to_numpy()
-    return Pairs(person[~first], item[~first], score[~first])
+    return Pairs.of(person[~first], item[~first], score[~first], ROLE_PATH)

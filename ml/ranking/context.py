@@ -106,21 +106,37 @@ def as_bool(series: pd.Series, default: bool) -> np.ndarray:
     return series.astype("boolean").fillna(default).to_numpy(dtype=bool)
 
 
+# Rank tiers, the first key of every list after the person: the model's items for a
+# person come before any role-path item (a role-path top-up follows them, whatever the
+# scores), and scores order items within a tier only.
+PERSONALISED, ROLE_PATH = 0, 1
+
+
 @dataclass(frozen=True)
 class Pairs:
+    """(person, item) candidates with their score and rank tier, as aligned arrays."""
+
     person: np.ndarray
     item: np.ndarray
     score: np.ndarray
+    tier: np.ndarray
+
+    @classmethod
+    def of(cls, person: np.ndarray, item: np.ndarray, score: np.ndarray, tier: int) -> Pairs:
+        return cls(person, item, score, np.full(len(person), tier, dtype=np.int8))
 
     def take(self, mask: np.ndarray) -> Pairs:
-        return Pairs(self.person[mask], self.item[mask], self.score[mask])
+        return Pairs(*(getattr(self, f)[mask] for f in _PAIR_FIELDS))
+
+    def with_score(self, score: np.ndarray) -> Pairs:
+        return Pairs(self.person, self.item, score, self.tier)
 
     @staticmethod
     def concat(parts: list[Pairs]) -> Pairs:
         return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in _PAIR_FIELDS))
 
 
-_PAIR_FIELDS = ("person", "item", "score")
+_PAIR_FIELDS = ("person", "item", "score", "tier")
 
 
 class RankingContext:

@@ -11,8 +11,8 @@ import pandas as pd
 from ml.data import Marts
 from ml.ranking.candidates import Scorer, model_candidates, role_path_candidates
 from ml.ranking.config import RankingConfig
-from ml.ranking.context import Pairs, RankingContext
-from ml.ranking.rules import diversify_and_cut, rank_pairs, score_range
+from ml.ranking.context import PERSONALISED, ROLE_PATH, Pairs, RankingContext
+from ml.ranking.rules import diversify_and_cut, list_order, rank_pairs, score_range
 from ml.reasons import Evidence, explain
 
 
@@ -37,7 +37,7 @@ def ranked_lists(
     persons = ctx.person_pos.get_indexer(pd.Index(person_keys, dtype=object))
     if (persons < 0).any():
         raise KeyError(f"{int((persons < 0).sum())} person(s) not in the ranking's marts")
-    frame = _frame(_lists(ctx, scorer, persons, config), config)
+    frame = _frame(ctx, _lists(ctx, scorer, persons, config), config)
     frame["person_key"] = ctx.person_keys[frame["person"].to_numpy()]
     frame["content_id"] = ctx.content_ids[frame["item"].to_numpy()]
     return frame[["person_key", "rank", "content_id", "score", "personalised"]]
@@ -45,16 +45,16 @@ def ranked_lists(
 
 def _lists(
     ctx: RankingContext, scorer: Scorer | None, persons: np.ndarray, config: RankingConfig
-) -> list[tuple[Pairs, bool]]:
-    """Ranked pairs of ``persons`` (positions), each part with its ``personalised`` flag:
-    the model's lists, their role-path top-up, and the role path of everyone else."""
+) -> Pairs:
+    """Ranked pairs of ``persons`` (positions): the model's lists (tier PERSONALISED),
+    their role-path top-up and the role path of everyone else (tier ROLE_PATH)."""
     wants_model = ~ctx.opted_out[persons] if scorer is not None else np.zeros(len(persons), bool)
     personal = persons[wants_model]
     ranked = _rank_personalised(ctx, scorer, personal, config) if scorer is not None else _EMPTY
     short = _short_of_k(ranked, personal, config.k)
-    role = rank_pairs(ctx, role_path_candidates(ctx, persons[~wants_model], config), config, False)
-    top_up = rank_pairs(ctx, role_path_candidates(ctx, short, config), config, False)
-    return [(ranked, True), (_top_up(ctx, ranked, top_up, config), False), (role, False)]
+    role = rank_pairs(ctx, role_path_candidates(ctx, persons[~wants_model], config), config)
+    top_up = rank_pairs(ctx, role_path_candidates(ctx, short, config), config)
+    return Pairs.concat([ranked, _top_up(ctx, ranked, top_up, config), role])
 
 
 def _rank_personalised(
@@ -63,18 +63,18 @@ def _rank_personalised(
     """When the rules leave a person fewer than k of their top candidates, rank their
     whole catalogue instead: rare, and still vectorised."""
     ranked = rank_pairs(
-        ctx, model_candidates(ctx, scorer, persons, config.candidates, config), config, True
+        ctx, model_candidates(ctx, scorer, persons, config.candidates, config), config
     )
     short = _short_of_k(ranked, persons, config.k)
     if not len(short) or config.candidates >= len(ctx.content_ids):
         return ranked
     retry = model_candidates(ctx, scorer, short, len(ctx.content_ids), config)
     return Pairs.concat(
-        [ranked.take(~np.isin(ranked.person, short)), rank_pairs(ctx, retry, config, True)]
+        [ranked.take(~np.isin(ranked.person, short)), rank_pairs(ctx, retry, config)]
     )
 
 
-_EMPTY = Pairs(np.array([], np.int64), np.array([], np.int64), np.array([], np.float64))
+_EMPTY = Pairs.of(np.array([], np.int64), np.array([], np.int64), np.array([], float), PERSONALISED)
 
 
 def _short_of_k(pairs: Pairs, persons: np.ndarray, k: int) -> np.ndarray:
@@ -83,55 +83,47 @@ def _short_of_k(pairs: Pairs, persons: np.ndarray, k: int) -> np.ndarray:
 
 
 def _top_up(ctx: RankingContext, personal: Pairs, role: Pairs, config: RankingConfig) -> Pairs:
-    """Role-path items for persons whose personalised list ran short: ranked after their
-    personalised items, never repeating one, and under the same per-skill cap."""
+    """Role-path items for persons whose personalised list ran short: in the tier after
+    their personalised items, never repeating one, and under the same per-skill cap and
+    near-duplicate rule (the personalised items, ranked first, keep their places)."""
     if not len(role.person):
         return role
     width = len(ctx.content_ids)
-    mine = np.isin(personal.person, role.person)
-    first = personal.take(mine)
+    first = personal.take(np.isin(personal.person, role.person))
     taken = first.person.astype(np.int64) * width + first.item
     role = role.take(~np.isin(role.person.astype(np.int64) * width + role.item, taken))
-    # personalised items keep their places: lifted above any role-path score
-    lifted = Pairs(first.person, first.item, first.score + _LIFT)
-    both = diversify_and_cut(ctx, Pairs.concat([lifted, role]), config)
-    return both.take(both.score < _LIFT / 2)
+    both = diversify_and_cut(ctx, Pairs.concat([first, role]), config)
+    return both.take(both.tier == ROLE_PATH)
 
 
-_LIFT = 1e6
-
-
-def _frame(parts: list[tuple[Pairs, bool]], config: RankingConfig) -> pd.DataFrame:
-    """person, item, score, personalised, rank (positions; personalised items first, then
-    any role-path top-up, each already best first). The score published is the ranking's
-    on a fixed 0–1 scale: the range its path can produce (``score_range``) mapped to
-    [0, 1], and never above an item ranked before it in the list, so that 1 is the best
-    a path can give and a lower rank never shows a higher score (a top-up item's own
-    score can exceed the personalised items it follows)."""
-    frames = []
-    for pairs, personalised in parts:
-        low, high = score_range(config, personalised)
-        scaled = np.clip((pairs.score - low) / (high - low), 0.0, 1.0)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "person": pairs.person,
-                    "item": pairs.item,
-                    "score": scaled,
-                    "personalised": personalised,
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
+def _frame(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> pd.DataFrame:
+    """person, item, score, personalised, rank (positions), in list order (``list_order``:
+    the personalised tier first, then any role-path items, each best first). The score
+    published is the ranking's on a fixed 0–1 scale: the range its tier can produce
+    (``score_range``) mapped to [0, 1], and never above an item ranked before it in the
+    list, so that 1 is the best a tier can give and a lower rank never shows a higher
+    score (a top-up item's own score can exceed the personalised items it follows)."""
+    pairs = pairs.take(list_order(ctx, pairs))
+    personal = pairs.tier == PERSONALISED
+    (own_low, own_high), (role_low, role_high) = (
+        score_range(config, PERSONALISED),
+        score_range(config, ROLE_PATH),
+    )
+    low, high = np.where(personal, own_low, role_low), np.where(personal, own_high, role_high)
+    out = pd.DataFrame(
+        {
+            "person": pairs.person,
+            "item": pairs.item,
+            "score": np.clip((pairs.score - low) / (high - low), 0.0, 1.0),
+            "personalised": personal,
+        }
+    )
     out["rank"] = out.groupby("person", sort=False).cumcount() + 1
-    out = out.sort_values(["person", "rank"], kind="stable").reset_index(drop=True)
     out["score"] = out.groupby("person", sort=False)["score"].cummin()
     return out
 
 
-def _finish(
-    ctx: RankingContext, parts: list[tuple[Pairs, bool]], config: RankingConfig
-) -> pd.DataFrame:
+def _finish(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> pd.DataFrame:
     columns = [
         "person_key",
         "rank",
@@ -141,7 +133,7 @@ def _finish(
         "reasons",
         "reason_text",
     ]
-    out = _frame(parts, config)
+    out = _frame(ctx, pairs, config)
     evidence = _evidence(ctx, out, config)
     reasons, text = explain(evidence)
     out["person_key"] = ctx.person_keys[out["person"].to_numpy()]

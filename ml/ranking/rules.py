@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ml.ranking.config import RankingConfig
-from ml.ranking.context import Pairs, RankingContext
+from ml.ranking.context import PERSONALISED, ROLE_PATH, Pairs, RankingContext
 
 
 def apply_filters(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> Pairs:
@@ -28,15 +28,18 @@ def apply_filters(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> P
     return pairs
 
 
-def adjust(ctx: RankingContext, pairs: Pairs, config: RankingConfig, personalised: bool) -> Pairs:
+def adjust(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> Pairs:
+    """Level fit for every pair; format preference and drop-off only for personalised
+    ones (the role path uses no behavioural signal)."""
     score = pairs.score.astype(np.float64).copy()
     if config.level_fit:
         fit = ctx.gap_skills(pairs.person, pairs.item)
         hits = fit.loc[fit["next_level"], "pair"].unique()
         score[hits] += config.level_fit_weight
-    if personalised:
+    personal = pairs.tier == PERSONALISED
+    if personal.any():
         fmt = ctx.format_code[pairs.item]
-        known = fmt >= 0
+        known = (fmt >= 0) & personal
         if config.format_preference:
             aff = ctx.affinity[pairs.person[known], fmt[known]]
             delta = np.nan_to_num(aff - ctx.mean_affinity[pairs.person[known]])
@@ -44,16 +47,16 @@ def adjust(ctx: RankingContext, pairs: Pairs, config: RankingConfig, personalise
         if config.demote_dropped_formats:
             dropped = ctx.dropped_format(config)[pairs.person[known], fmt[known]]
             score[np.flatnonzero(known)[dropped]] -= config.dropped_format_penalty
-    return Pairs(pairs.person, pairs.item, score)
+    return pairs.with_score(score)
 
 
-def score_range(config: RankingConfig, personalised: bool) -> tuple[float, float]:
-    """The lowest and highest score the candidates and ``adjust`` can give on a path:
+def score_range(config: RankingConfig, tier: int) -> tuple[float, float]:
+    """The lowest and highest score the candidates and ``adjust`` can give in a tier:
     model candidates are scaled to [0, 1] per person, role-path ones lie in [0, 2) (gap
     content above 1, popular content below); the rules then add or take their weights
     (a format's completion rate differs from the person's mean by at most 1)."""
     fit = config.level_fit_weight if config.level_fit else 0.0
-    if not personalised:
+    if tier == ROLE_PATH:
         return 0.0, 2.0 + fit
     preference = config.format_weight if config.format_preference else 0.0
     dropped = config.dropped_format_penalty if config.demote_dropped_formats else 0.0
@@ -61,11 +64,11 @@ def score_range(config: RankingConfig, personalised: bool) -> tuple[float, float
 
 
 def diversify_and_cut(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> Pairs:
-    """Best first per person; near-duplicates of a better-ranked item are dropped, then
-    an item is dropped when ``max_per_skill`` better-ranked candidates already teach one
-    of its skills, which guarantees the cap in the final list without a per-person loop."""
-    order = np.lexsort((ctx.item_order[pairs.item], -pairs.score, pairs.person))
-    pairs = Pairs(pairs.person[order], pairs.item[order], pairs.score[order])
+    """Best first per person (``list_order``); near-duplicates of a better-ranked item
+    are dropped, then an item is dropped when ``max_per_skill`` better-ranked candidates
+    already teach one of its skills, which guarantees the cap in the final list without
+    a per-person loop."""
+    pairs = pairs.take(list_order(ctx, pairs))
     if config.skip_near_duplicates and len(pairs.item):
         pairs = pairs.take(_first_of_near_duplicates(ctx, pairs))
     if config.max_per_skill is not None and len(pairs.item):
@@ -76,6 +79,11 @@ def diversify_and_cut(ctx: RankingContext, pairs: Pairs, config: RankingConfig) 
         pairs = pairs.take(over == 0)
     position = pd.Series(pairs.person).groupby(pairs.person, sort=False).cumcount().to_numpy()
     return pairs.take(position < config.k)
+
+
+def list_order(ctx: RankingContext, pairs: Pairs) -> np.ndarray:
+    """The order of every list: person, tier, best score first, content_id on ties."""
+    return np.lexsort((ctx.item_order[pairs.item], -pairs.score, pairs.tier, pairs.person))
 
 
 def _first_of_near_duplicates(ctx: RankingContext, pairs: Pairs) -> np.ndarray:
@@ -108,9 +116,7 @@ def _first_of_near_duplicates(ctx: RankingContext, pairs: Pairs) -> np.ndarray:
     return kept
 
 
-def rank_pairs(
-    ctx: RankingContext, pairs: Pairs, config: RankingConfig, personalised: bool
-) -> Pairs:
+def rank_pairs(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> Pairs:
     pairs = apply_filters(ctx, pairs, config)
-    pairs = adjust(ctx, pairs, config, personalised)
+    pairs = adjust(ctx, pairs, config)
     return diversify_and_cut(ctx, pairs, config)
