@@ -197,6 +197,26 @@ def test_invariants_on_a_random_organisation() -> None:
     assert out["score"].max() > 0.5 and out["score"].nunique() > 100  # a scale, not a flag
 
 
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {},
+        {"format_weight": 1.0, "dropped_format_penalty": 0.8, "level_fit_weight": 0.5},
+        {"format_preference": False, "demote_dropped_formats": False, "level_fit": False},
+    ],
+    ids=["defaults", "heavy weights", "no adjustments"],
+)
+def test_the_score_stays_on_0_to_1_whatever_the_rule_weights(weights: dict) -> None:
+    """The scale follows the rules' weights (rules.score_range): a weight the range
+    leaves out shows here as a score outside 0–1."""
+    org, scorer = random_org(persons=120, items=100, seed=4)
+    config = RankingConfig(k=8, candidates=20, **weights)
+    for model in (scorer, None):
+        score = recommend(org.marts(), model, config)["score"]
+        assert score.between(0, 1).all(), (score.min(), score.max())
+        assert score.max() > 0.6 and score.min() < 0.4  # the scale is used, not squeezed
+
+
 def test_mandatory_content_is_never_recommended_and_popularity_alone_excludes_nothing() -> None:
     persons = {f"{i:064x}": "DA" for i in range(25)}
     takers = list(persons)[:20]  # 80 % of the workforce engaged with c1 and with c2

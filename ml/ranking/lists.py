@@ -114,7 +114,9 @@ def _frame(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> pd.DataF
         {
             "person": pairs.person,
             "item": pairs.item,
-            "score": np.clip((pairs.score - low) / (high - low), 0.0, 1.0),
+            # not clipped: a rule weight left out of score_range shows as a score out
+            # of 0–1 (tests/test_ranking_rules.py), not as a silent 1
+            "score": (pairs.score - low) / (high - low),
             "personalised": personal,
         }
     )
