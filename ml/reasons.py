@@ -108,8 +108,11 @@ class SkillStep:
         }
         if not self.next_level:
             return [closes]
-        step = {"type": "next_level", "skill_id": self.skill_id, "skill": self.skill}
-        return [closes, step | {"level": self.to_level}]
+        level = self.to_level
+        return [
+            closes,
+            {"type": "next_level", "skill_id": self.skill_id, "skill": self.skill, "level": level},
+        ]
 
     @classmethod
     def from_reasons(cls, reasons: list[dict]) -> list[SkillStep]:
