@@ -9,8 +9,10 @@ colleagues (and the skill prior's groups of at least ``MIN_PEERS``).
 
 Reason types (``type`` field of each JSON object):
 
-- ``closes_gap``: skill_id, skill, from_level (expected level), to_level (taught), job_code, role
-- ``next_level``: skill_id, skill, level — taught exactly one level above the expected level
+- ``closes_gap``: skill_id, skill, from_level (expected level, truncated to one decimal),
+  to_level (taught), job_code, role
+- ``next_level``: skill_id, skill, level — taught exactly one level above the expected
+  level; it follows the ``closes_gap`` of the same skill_id (one ``SkillStep`` makes both)
 - ``similar_colleagues_completed``: share, colleagues, job_code (personalised only)
 - ``preferred_format``: format, completion_rate (personalised only)
 - ``prerequisite_met``: prerequisites [{content_id, met_by: completed | skill_covered}]
@@ -22,10 +24,21 @@ Reason types (``type`` field of each JSON object):
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+REASON_TYPES = (
+    "closes_gap",
+    "next_level",
+    "similar_colleagues_completed",
+    "preferred_format",
+    "prerequisite_met",
+    "model_match",
+    "role_path",
+)
 
 
 @dataclass(frozen=True)
@@ -56,31 +69,76 @@ def _by_pair(frame: pd.DataFrame, sort_by: list[str], ascending: list[bool]) -> 
     return grouped
 
 
-def _gap_reasons(gaps: list[dict]) -> list[dict]:
-    reasons: list[dict] = []
-    for g in gaps:
-        reasons.append(
-            {
-                "type": "closes_gap",
-                "skill_id": g["skill_id"],
-                "skill": g["skill_name"],
-                "from_level": round(float(g["from_level"]), 1),
-                "to_level": int(g["to_level"]),
-                "job_code": g["job_code"],
-                "role": g["role"],
-            }
+@dataclass(frozen=True)
+class SkillStep:
+    """One taught skill the person lacks for their role: the single record its
+    ``closes_gap`` and ``next_level`` reasons and its words in the sentence come from,
+    so that the sentence cannot name one skill with another's levels."""
+
+    skill_id: str
+    skill: str
+    from_level: float
+    to_level: int
+    next_level: bool
+    job_code: str
+    role: str
+
+    @classmethod
+    def from_gap(cls, gap: dict) -> SkillStep:
+        return cls(
+            skill_id=gap["skill_id"],
+            skill=gap["skill_name"],
+            # truncated, not rounded: an expected 2.96 below a level 3 reads 2.9, never 3
+            from_level=math.floor(round(float(gap["from_level"]) * 10, 6)) / 10,
+            to_level=int(gap["to_level"]),
+            next_level=bool(gap["next_level"]),
+            job_code=gap["job_code"],
+            role=gap["role"],
         )
-    reasons.extend(
-        {
-            "type": "next_level",
-            "skill_id": g["skill_id"],
-            "skill": g["skill_name"],
-            "level": int(g["to_level"]),
+
+    def reasons(self) -> list[dict]:
+        closes = {
+            "type": "closes_gap",
+            "skill_id": self.skill_id,
+            "skill": self.skill,
+            "from_level": self.from_level,
+            "to_level": self.to_level,
+            "job_code": self.job_code,
+            "role": self.role,
         }
-        for g in gaps
-        if g["next_level"]
-    )
-    return reasons
+        if not self.next_level:
+            return [closes]
+        level = self.to_level
+        return [
+            closes,
+            {"type": "next_level", "skill_id": self.skill_id, "skill": self.skill, "level": level},
+        ]
+
+    @classmethod
+    def from_reasons(cls, reasons: list[dict]) -> list[SkillStep]:
+        """The records back from the JSON (a ``next_level`` belongs to the ``closes_gap``
+        of its own skill_id), in their order."""
+        next_levels = {r["skill_id"] for r in reasons if r["type"] == "next_level"}
+        return [
+            cls(
+                skill_id=r["skill_id"],
+                skill=r["skill"],
+                from_level=r["from_level"],
+                to_level=r["to_level"],
+                next_level=r["skill_id"] in next_levels,
+                job_code=r["job_code"],
+                role=r["role"],
+            )
+            for r in reasons
+            if r["type"] == "closes_gap"
+        ]
+
+    def clause(self) -> str:
+        step = " (your next level)" if self.next_level else ""
+        return (
+            f"builds {self.skill} from level {self.from_level:g} to {self.to_level}{step},"
+            f" required for your role {self.role or self.job_code}"
+        )
 
 
 def _row_reasons(ev: Evidence, row: int, gaps: list[dict], prereqs: list[dict]) -> list[dict]:
@@ -95,7 +153,8 @@ def _row_reasons(ev: Evidence, row: int, gaps: list[dict], prereqs: list[dict]) 
                 "basis": basis,
             }
         )
-    reasons.extend(_gap_reasons(gaps))
+    for gap in gaps:
+        reasons.extend(SkillStep.from_gap(gap).reasons())
     if not np.isnan(ev.colleague_share[row]):
         reasons.append(
             {
@@ -127,28 +186,44 @@ def _row_reasons(ev: Evidence, row: int, gaps: list[dict], prereqs: list[dict]) 
     return reasons
 
 
+# formats as a person says them: "an article", "an interactive exercise"
+FORMAT_PHRASES = {
+    "video": "a video",
+    "article": "an article",
+    "course": "a course",
+    "workshop": "a workshop",
+    "podcast": "a podcast",
+    "microlearning": "a microlearning unit",
+    "interactive": "an interactive exercise",
+}
+
+
+def format_phrase(fmt: str) -> str:
+    """The format with its article; a format the catalogue adds later gets "a" or "an"
+    by its first letter."""
+    return FORMAT_PHRASES.get(fmt) or f"{'an' if fmt[:1].lower() in 'aeiou' else 'a'} {fmt}"
+
+
 def sentence(reasons: list[dict]) -> str:
-    """A short sentence for people; the JSON stays the source of truth."""
+    """A short sentence for people, made from the reasons' own records (the JSON stays the
+    source of truth): the most important skill step, else the role path; then colleagues,
+    format and prerequisites; the model alone when nothing else applies."""
     by_type: dict[str, dict] = {}
     for reason in reasons:
         by_type.setdefault(reason["type"], reason)
     parts: list[str] = []
-    gap = by_type.get("closes_gap")
-    if gap:
-        step = " (your next level)" if "next_level" in by_type else ""
-        parts.append(
-            f"builds {gap['skill']} from level {gap['from_level']:g} to {gap['to_level']}{step},"
-            f" required for your role {gap['role'] or gap['job_code']}"
-        )
+    steps = SkillStep.from_reasons(reasons)
+    if steps:
+        parts.append(steps[0].clause())
     role = by_type.get("role_path")
-    if role and not gap:
+    if role and not steps:
         parts.append(f"part of the learning path for your role {role['role'] or role['job_code']}")
     colleagues = by_type.get("similar_colleagues_completed")
     if colleagues:
         parts.append(f"{round(colleagues['share'] * 100)}% of colleagues in your role completed it")
     fmt = by_type.get("preferred_format")
     if fmt:
-        parts.append(f"a {fmt['format']}, a format you usually finish")
+        parts.append(f"{format_phrase(fmt['format'])}, a format you usually finish")
     if "prerequisite_met" in by_type:
         parts.append("you have what it builds on")
     if not parts and "model_match" in by_type:

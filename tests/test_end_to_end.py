@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.fixtures.demo import BLOCKED, EMPLOYEES, PUBLISHED, Demo, run_demo
+from tests.fixtures.publish.lists import near_duplicates, reason_mismatches
 
 __all__ = ["BLOCKED", "EMPLOYEES", "PUBLISHED", "SEEDS", "Demo", "run_demo"]  # the bench
 
@@ -37,7 +38,8 @@ def _candidate(demo: Demo) -> pd.DataFrame:
     """The recommendations of the run's publication, current or blocked, by employee id."""
     return _sql(
         demo,
-        """select d.employee_id, r.rank, r.content_id, r.personalised, r.reasons
+        """select d.employee_id, r.rank, r.content_id, r.score, r.personalised, r.reasons,
+                  r.reason_text
            from published.recommendations r
            join published.employee_directory d using (person_key)
            where r.publication_id = (select publication_id from published.publications
@@ -101,6 +103,41 @@ def test_every_active_employee_gets_ten_explained_recommendations(demo: Demo) ->
         pd.testing.assert_frame_equal(
             exported.reset_index(drop=True), expected.reset_index(drop=True)
         )
+
+
+def _lists(demo: Demo) -> pd.DataFrame:
+    """What HR received (the export) or, when the gates blocked it, what they would have."""
+    if demo.exit_code == PUBLISHED:
+        return pd.read_csv(demo.data / "export.csv", dtype={"employee_id": str})
+    return _candidate(demo)
+
+
+def test_every_reason_sentence_says_what_its_reasons_say(demo: Demo) -> None:
+    """The skill a sentence names carries its own levels ("your next level" included),
+    formats take their article, and every other clause matches its reason's figures."""
+    lists = _lists(demo)
+    problems = [
+        (row.employee_id, row.reason_text, issue)
+        for row in lists.itertuples()
+        for issue in reason_mismatches(row.reasons, row.reason_text)
+    ]
+    assert not problems, problems[:5]
+    steps = lists["reasons"].str.count('"type":"closes_gap"')
+    assert (steps > 1).sum() > 50  # rows where two skills' figures could be mixed up
+    assert lists["reasons"].str.contains('"type":"next_level"').sum() > 50
+
+
+def test_no_list_holds_near_duplicates_and_scores_are_on_0_to_1(demo: Demo) -> None:
+    lists = _lists(demo)
+    content = _sql(demo, "select content_id, title from marts.dim_content")
+    skills = _sql(demo, "select content_id, skill_id, level_taught from marts.bridge_content_skill")
+    twins = near_duplicates(lists.rename(columns={"employee_id": "owner"}), content, skills)
+    assert twins.empty, twins.head(10)
+    assert lists["score"].between(0, 1).all()
+    by_rank = lists.sort_values(["employee_id", "rank"]).groupby("employee_id")["score"]
+    assert by_rank.is_monotonic_decreasing.all()
+    if demo.exit_code == PUBLISHED:  # rounded for the reader of the export
+        assert (lists["score"] * 1000).sub((lists["score"] * 1000).round()).abs().max() < 1e-6
 
 
 def test_opted_out_employees_get_their_role_path(demo: Demo) -> None:

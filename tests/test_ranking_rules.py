@@ -153,11 +153,14 @@ def test_diversity_caps_items_per_skill_and_k_is_configurable() -> None:
     content |= {"pod": ("podcast", {})}
     org = _org(content=content)
     scorer = _scorer(org, **{f"py{i}": 10 - i for i in range(6)})
-    out = recommend(org.marts(), scorer, RankingConfig(k=5, max_per_skill=2))
+    # the copies are near-duplicates too: that rule is off to see the cap alone
+    capped = RankingConfig(k=5, max_per_skill=2, skip_near_duplicates=False)
+    out = recommend(org.marts(), scorer, capped)
     items = _items(out, ANA)
     assert len(items) == 5
     assert sum(i.startswith("py") for i in items) == 2
-    uncapped = recommend(org.marts(), scorer, RankingConfig(k=5, max_per_skill=None))
+    uncapped = RankingConfig(k=5, max_per_skill=None, skip_near_duplicates=False)
+    uncapped = recommend(org.marts(), scorer, uncapped)
     assert sum(i.startswith("py") for i in _items(uncapped, ANA)) == 5
 
 
@@ -188,6 +191,30 @@ def test_invariants_on_a_random_organisation() -> None:
     ranks = out.groupby("person_key")["rank"].apply(list)
     assert all(r == list(range(1, 9)) for r in ranks)
     assert recommend(marts, scorer, config).equals(out)  # deterministic
+    # the published score: on 0–1 and never higher further down a list, both paths
+    assert out["score"].between(0, 1).all()
+    assert out.groupby("person_key")["score"].is_monotonic_decreasing.all()
+    assert out["score"].max() > 0.5 and out["score"].nunique() > 100  # a scale, not a flag
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [
+        {},
+        {"format_weight": 1.0, "dropped_format_penalty": 0.8, "level_fit_weight": 0.5},
+        {"format_preference": False, "demote_dropped_formats": False, "level_fit": False},
+    ],
+    ids=["defaults", "heavy weights", "no adjustments"],
+)
+def test_the_score_stays_on_0_to_1_whatever_the_rule_weights(weights: dict) -> None:
+    """The scale follows the rules' weights (rules.score_range): a weight the range
+    leaves out shows here as a score outside 0–1."""
+    org, scorer = random_org(persons=120, items=100, seed=4)
+    config = RankingConfig(k=8, candidates=20, **weights)
+    for model in (scorer, None):
+        score = recommend(org.marts(), model, config)["score"]
+        assert score.between(0, 1).all(), (score.min(), score.max())
+        assert score.max() > 0.6 and score.min() < 0.4  # the scale is used, not squeezed
 
 
 def test_mandatory_content_is_never_recommended_and_popularity_alone_excludes_nothing() -> None:
@@ -220,3 +247,50 @@ def test_ranked_lists_are_the_published_lists_of_those_persons() -> None:
         judged[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
         expected[columns].sort_values(["person_key", "rank"]).reset_index(drop=True),
     )
+
+
+def test_a_short_personalised_list_is_topped_up_from_the_role_path_after_its_items() -> None:
+    """The tiers: every personalised item ranks before any role-path top-up, even where
+    the role path scores higher (gap content scores above 1, the model's at most 1 plus
+    its rule weights); the top-up repeats no item and shares the per-skill cap."""
+    known = {"m1": ("video", {"S1": 1}), "m2": ("course", {"S1": 2}), "m3": ("podcast", {})}
+    content = known | {
+        "r1": ("course", {"S1": 3}),
+        "r2": ("course", {"S1": 4}),
+        "r3": ("course", {"S1": 5}),
+        "r4": ("course", {"S2": 1}),
+        "r5": ("course", {"S2": 2}),
+    }
+    content |= {f"p{i}": ("podcast", {}) for i in range(1, 5)}
+    org = _org(content=content)
+    # the model knows three items only (the rest launched after it was trained)
+    scorer = FakeScorer(list(known), {"m1": 1.0, "m2": 3.0, "m3": 2.0})
+    config = RankingConfig(k=8, candidates=8, max_per_skill=3)
+    out = recommend(org.marts(), scorer, config)
+    mine = out[out["person_key"] == ANA].sort_values("rank")
+    assert mine["content_id"].tolist() == ["m2", "m3", "m1", "r4", "r1", "r5", "p1", "p2"]
+    assert mine["personalised"].tolist() == [True] * 3 + [False] * 5
+    judged = ranked_lists(RankingContext(org.marts()), scorer, [ANA], config)
+    assert judged["content_id"].tolist() == mine["content_id"].tolist()
+
+
+def test_near_duplicates_are_never_twice_in_a_list() -> None:
+    """Numbered copies of a title (case aside) and items teaching the same skills at the
+    same levels: the better-scored one stays, and a dropped copy takes nothing with it
+    (vid copies ws, which is dropped); content teaching no skill is no one's copy."""
+    content = {
+        "ws": ("workshop", {"S1": 2}),
+        "ws2": ("workshop", {"S2": 1}),  # "title of WS (2)": a numbered copy of ws
+        "vid": ("video", {"S1": 2}),  # teaches exactly what ws teaches
+        "mix": ("course", {"S1": 2, "S2": 3}),  # S1 at 2 and more: not a copy
+        "pod1": ("podcast", {}),
+        "pod2": ("podcast", {}),
+    }
+    org = _org(content=content)
+    marts = org.marts()
+    titles = {"ws": "Python Basics Workshop", "ws2": "python basics workshop (2)"}
+    marts.content["title"] = marts.content["content_id"].map(titles).fillna(marts.content["title"])
+    scorer = _scorer(org, ws2=5, ws=4, vid=3, mix=2, pod1=1, pod2=1)
+    assert _items(recommend(marts, scorer), ANA) == ["ws2", "vid", "mix", "pod1", "pod2"]
+    off = recommend(marts, scorer, RankingConfig(skip_near_duplicates=False))
+    assert set(_items(off, ANA)) == set(content)

@@ -31,6 +31,9 @@ EXPORT_COLUMNS = (
 )
 
 BRIEF_FIGURES = 110
+# the score is on 0–1 (ml.ranking, "Score"); three decimals are all a reader of an
+# export can use, more digits only suggest a precision the ranking does not have
+SCORE_DECIMALS = 3
 EXPORT_FORMATS = {".csv": "CSV", ".parquet": "Parquet"}
 
 
@@ -196,6 +199,7 @@ def current_export(
         ).fetchall()
     finally:
         con.unregister("_sp_serving")
+    frame["score"] = frame["score"].round(SCORE_DECIMALS)
     return frame[list(EXPORT_COLUMNS)], unmapped, overlay
 
 
