@@ -170,13 +170,13 @@ def test_mitigation_on_re_ranks_the_candidate_before_the_gate(skillpath_env: Pat
     html = write_publication_report(settings, result.publication_id).read_text()
     # before and after side by side on the training run
     logged = MlflowClient(settings.mlflow_tracking_uri).get_run(run.info.run_id).data.metrics
-    assert logged["fairness.unmitigated.exposure_advanced.gender.ratio"] < 0.9
+    assert logged["fairness.unmitigated/exposure_advanced.gender.ratio"] < 0.9
     assert (
-        logged["fairness.candidate.exposure_advanced.gender.ratio"]
-        > (logged["fairness.unmitigated.exposure_advanced.gender.ratio"])
+        logged["fairness.candidate/exposure_advanced.gender.ratio"]
+        > (logged["fairness.unmitigated/exposure_advanced.gender.ratio"])
     )
-    assert logged["fairness.mitigation.persons_changed"] > 0
-    assert logged["fairness.mitigation.relevance_kept_min"] >= 0.95 - 1e-9
+    assert logged["fairness.mitigation/persons_changed"] > 0
+    assert logged["fairness.mitigation/relevance_kept_min"] >= 0.95 - 1e-9
     section = html[html.index("Exposure re-ranking (mitigation)") :]
     assert f"{female['ratio_before']:.2f}" in section and "ratio after" in section
 
