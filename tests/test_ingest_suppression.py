@@ -217,3 +217,25 @@ def test_suppress_only_blocks_a_first_delivery_and_nobody_else(
         assert sql_traces(con, [gone, email_hash(ERASED["E002"], KEY), '"E002"']) == []
         [(erased,)] = con.execute("select sum(rows_erased) from audit.ingest_log").fetchall()
     assert erased > 0
+
+
+def test_an_older_warehouse_gets_the_column_with_zero_for_earlier_deliveries(
+    tmp_path: Path,
+) -> None:
+    with duckdb.connect(str(tmp_path / "old.duckdb")) as con:
+        con.execute("create schema audit")
+        con.execute(
+            """create table audit.ingest_log (source varchar, file varchar, checksum varchar,
+               rows_in bigint, rows_loaded bigint, rows_quarantined bigint,
+               rows_duplicate bigint, status varchar, message varchar,
+               started_at timestamp, finished_at timestamp)"""
+        )
+        con.execute(
+            "insert into audit.ingest_log values "
+            "('hr_employees', 'hr/employees.csv', 'x', 5, 4, 1, 0, 'partial', '', now(), now())"
+        )
+        ensure_ingest_layout(con)
+        assert con.execute(
+            "select rows_in = rows_loaded + rows_quarantined + rows_duplicate + rows_erased, "
+            "rows_erased from audit.ingest_log"
+        ).fetchall() == [(True, 0)]
