@@ -99,6 +99,13 @@ def _sha1_statements(target: Path) -> None:
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _organisation(data: Path) -> Settings:
+    """The fixture landing in its own data directory (tests/fixtures/environment.py)."""
+    settings = Settings.from_mapping(data_environment(data))
+    shutil.copytree(LANDING, settings.landing_dir)
+    return settings
+
+
 def _log(settings: Settings, file: str) -> dict:
     columns = ["rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate", "rows_erased"]
     [row] = query(
@@ -110,11 +117,12 @@ def _log(settings: Settings, file: str) -> dict:
     return dict(zip(columns, row, strict=True))
 
 
-@pytest.fixture
-def redelivered(skillpath_env: Path) -> Settings:
+@pytest.fixture(scope="module")
+def redelivered(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """The fixture landing ingested, E001 and E002 erased, then every export delivered
-    again under a new name (and one file of ``mbox_sha1sum`` actors) and ingested."""
-    settings = landing(skillpath_env)
+    again under a new name (and one file of ``mbox_sha1sum`` actors) and ingested. The
+    tests only read it."""
+    settings = _organisation(tmp_path_factory.mktemp("redelivered") / "data")
     ingest_all(settings)
     assert erasure.erase(settings, list(ERASED)) == 0
     for original, again in REDELIVERED.items():
@@ -195,8 +203,7 @@ def _persons(settings: Settings) -> dict[str, list[tuple]]:
 def test_suppress_only_blocks_a_first_delivery_and_nobody_else(
     skillpath_env: Path, tmp_path: Path
 ) -> None:
-    baseline = Settings.from_mapping(data_environment(tmp_path / "baseline"))
-    shutil.copytree(LANDING, baseline.landing_dir)
+    baseline = _organisation(tmp_path / "baseline")
     ingest_all(baseline)
 
     settings = Settings.from_env()
