@@ -65,26 +65,31 @@ def _erased_values(
     )
 
 
-def _matches(con: duckdb.DuckDBPyConnection, typed: str, identifiers: list[Identifier]) -> str:
-    """A condition on the typed rows: some identifier names an erased person."""
-    conditions = []
-    for i, identifier in enumerate(identifiers):
-        name = f"_sp_erased_{i}"
-        _erased_values(con, typed, identifier, name)
-        conditions.append(
-            f"(({identifier.where}) and {ident(identifier.column)} in (select value from {name}))"
-        )
-    return " or ".join(conditions)
+def _apply(
+    con: duckdb.DuckDBPyConnection, typed: str, identifiers: list[Identifier], statement: str
+) -> int:
+    """Run ``statement`` on the typed rows, its ``{where}`` a condition that some
+    identifier names an erased person; returns the rows it changed. The erased values
+    (identifiers in clear) are dropped again at once."""
+    names = [f"_sp_erased_{i}" for i in range(len(identifiers))]
+    try:
+        conditions = []
+        for identifier, name in zip(identifiers, names, strict=True):
+            _erased_values(con, typed, identifier, name)
+            column = ident(identifier.column)
+            conditions.append(f"(({identifier.where}) and {column} in (select value from {name}))")
+        [(count,)] = con.execute(statement.format(where=" or ".join(conditions))).fetchall()
+    finally:
+        for name in names:
+            con.execute(f"drop table if exists {name}")
+    return int(count)
 
 
 def drop_erased(con: duckdb.DuckDBPyConnection, typed: str, identifiers: list[Identifier]) -> int:
     """Delete the rows of ``typed`` that belong to erased persons; returns how many."""
     if not identifiers or not active(con):
         return 0
-    [(count,)] = con.execute(
-        f"delete from {typed} where {_matches(con, typed, identifiers)}"
-    ).fetchall()
-    return int(count)
+    return _apply(con, typed, identifiers, f"delete from {typed} where {{where}}")
 
 
 def clear_references(
@@ -94,9 +99,10 @@ def clear_references(
     is loaded, without them, as erasure left the stored rows (``gdpr.erasure``)."""
     if not active(con):
         return 0
-    condition = _matches(con, typed, [Identifier(key_column, PERSON_KEY)])
-    [(count,)] = con.execute(
+    return _apply(
+        con,
+        typed,
+        [Identifier(key_column, PERSON_KEY)],
         f"update {typed} set {ident(key_column)} = null, {ident(text_column)} = null "
-        f"where {condition}"
-    ).fetchall()
-    return int(count)
+        "where {where}",
+    )
