@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from skillpath.ingest.reasons import declared
-from skillpath.warehouse import create_table_sql, ensure_layout
+from skillpath.warehouse import AUDIT_TABLES, create_table_sql, ensure_layout
 
 EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("audit", "person_identity"): (("person_key", "varchar"), ("email_hash", "varchar")),
@@ -49,8 +49,10 @@ EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 LOADED, PARTIAL, FAILED = "loaded", "partial", "failed"
 HELD, UNMATCHED = "suspect_truncated", "unmatched"
 # columns added to audit.ingest_log after it first shipped: added to older warehouses
-# (their earlier deliveries erased no row at ingestion: 0)
-_LOG_COLUMNS_ADDED = (("delivered_at", "timestamp"), ("rows_erased", "bigint default 0"))
+# (their earlier deliveries erased no row at ingestion: rows_erased 0)
+_LOG_COLUMNS_ADDED = tuple(
+    column for column in AUDIT_TABLES["ingest_log"] if column[0] in ("delivered_at", "rows_erased")
+)
 
 
 def utcnow() -> datetime:
