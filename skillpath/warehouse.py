@@ -161,6 +161,9 @@ AUDIT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("started_at", "timestamp"),
         ("finished_at", "timestamp"),
         ("delivered_at", "timestamp"),  # the file's modification time
+        # rows of persons on the erasure suppression list: counted, never loaded (a
+        # writer that does not name it erased none)
+        ("rows_erased", "bigint default 0"),
     ),
     # the suppression list: one keyed token per identifier of an erased person
     # (privacy.suppression_token); ingestion counts their re-delivered rows as erased

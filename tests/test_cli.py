@@ -232,7 +232,7 @@ def test_the_summary_lists_ingestion_briefly_only_when_every_row_was_loaded() ->
         required = table != "survey_pulse"
         share = quarantined / rows if rows else 0.0
         return SourceSummary(
-            table, required, files, 0, 0, rows, rows - quarantined, quarantined, 0, share
+            table, required, files, 0, 0, rows, rows - quarantined, quarantined, 0, 0, share
         )
 
     clean = [source("hr_employees", 1000), source("lms_statements", 73894, files=13)]
@@ -244,5 +244,7 @@ def test_the_summary_lists_ingestion_briefly_only_when_every_row_was_loaded() ->
         "ingestion (files, rows in"
     ), "a required source missing shows the table"
     table = _ingestion([clean[0], source("lms_statements", 73894, quarantined=5, files=13)])
-    assert table[0].startswith("ingestion (files, rows in = loaded + quarantined + duplicate)")
+    assert table[0].startswith(
+        "ingestion (files, rows in = loaded + quarantined + duplicate + erased)"
+    )
     assert any("73,889" in line and "5" in line for line in table[1:])

@@ -50,7 +50,9 @@ def _candidate(demo: Demo) -> pd.DataFrame:
 def test_every_landing_row_is_accounted_for(demo: Demo) -> None:
     log = _sql(demo, "select * from audit.ingest_log")
     assert set(log["source"]) >= {"hr_employees", "lms_catalog", "lms_statements"}
-    balance = log["rows_loaded"] + log["rows_quarantined"] + log["rows_duplicate"]
+    balance = (
+        log["rows_loaded"] + log["rows_quarantined"] + log["rows_duplicate"] + log["rows_erased"]
+    )
     assert (log["rows_in"] == balance).all()
     assert log["rows_loaded"].sum() > 0
     # the sample without --inject-defects is what a conforming LRS and HRIS export

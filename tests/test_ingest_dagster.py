@@ -48,7 +48,10 @@ def test_assets_and_checks_on_the_fixture(
     meta = result.asset_materializations_for_node("raw__lms_statements")[0].metadata
     assert meta["rows_in"].value == 30
     assert (
-        meta["rows_loaded"].value + meta["rows_quarantined"].value + meta["rows_duplicate"].value
+        meta["rows_loaded"].value
+        + meta["rows_quarantined"].value
+        + meta["rows_duplicate"].value
+        + meta["rows_erased"].value
         == 30
     )
     checks = _checks(result)

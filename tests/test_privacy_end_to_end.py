@@ -132,3 +132,50 @@ def test_erasure_leaves_no_trace(org: Org) -> None:
     assert file_traces(org.data, org.person.traces, skip=_skip(org)) == []
     # idempotent
     assert _cli(org, "erase", "--employee-id", org.person.employee_id) == 0
+
+
+# the person-keyed sources the demo delivers; their exports come again under new names
+REDELIVERED = (
+    "hr/employees.csv",
+    "hr/sensitive_attributes.csv",
+    "hr/personalisation_consent.csv",
+    "surveys/pulse.csv",
+    "surveys/course_feedback.csv",
+    "surveys/skill_assessments.csv",
+)
+
+
+def test_the_next_delivery_of_the_same_exports_brings_nothing_back(org: Org) -> None:
+    """After the erasure (above): a full HR export and every statement file again, under
+    new names, are ingested and the person stays gone, their rows counted as erased."""
+    landing = org.data / "landing"
+    again = []
+    for name in REDELIVERED:
+        source = landing / name
+        target = source.with_name(f"{source.stem}-redelivered{source.suffix}")
+        shutil.copy(source, target)
+        again.append(target)
+    statements = landing / "lms/statements"
+    (statements / "redelivered").mkdir()
+    for source in sorted(p for p in statements.iterdir() if p.is_file()):
+        target = statements / "redelivered" / source.name
+        shutil.copy(source, target)
+        again.append(target)
+    assert _cli(org, "ingest") == 0
+
+    with duckdb.connect(str(org.data / "warehouse.duckdb"), read_only=True) as con:
+        assert sql_traces(con, org.person.traces) == []
+        log = con.execute(
+            """select file, rows_in, rows_loaded + rows_quarantined + rows_duplicate
+                      + rows_erased, rows_erased, rows_loaded
+               from audit.ingest_log where list_contains(?, file)""",
+            [[p.relative_to(landing).as_posix() for p in again]],
+        ).fetchall()
+    assert len(log) == len(again), "every re-delivered file was ingested"
+    assert all(rows_in == accounted for _, rows_in, accounted, _, _ in log)
+    erased = {file: n for file, _, _, n, _ in log}
+    assert erased["hr/employees-redelivered.csv"] == 1
+    assert sum(n for file, n in erased.items() if file.startswith("lms/")) > 0
+    # everyone else's rows were there already: nothing new loaded, nobody lost
+    assert sum(loaded for *_, loaded in log) == 0
+    assert file_traces(org.data, org.person.traces, skip=_skip(org)) == []

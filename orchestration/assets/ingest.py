@@ -23,6 +23,7 @@ def _metadata(result: SourceResult) -> dict:
         "rows_loaded": result.total("rows_loaded"),
         "rows_quarantined": result.total("rows_quarantined"),
         "rows_duplicate": result.total("rows_duplicate"),
+        "rows_erased": result.total("rows_erased"),
         "table_rows": result.table_rows,
         "source_present": result.present,
         "files": dg.MetadataValue.json(
@@ -34,6 +35,7 @@ def _metadata(result: SourceResult) -> dict:
                     "rows_loaded": f.rows_loaded,
                     "rows_quarantined": f.rows_quarantined,
                     "rows_duplicate": f.rows_duplicate,
+                    "rows_erased": f.rows_erased,
                     "reasons": f.reasons,
                     "message": f.message,
                 }

@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 from pyarrow import csv as pacsv
 
-from skillpath.ingest import snapshot
+from skillpath.ingest import snapshot, suppression
 from skillpath.ingest.dedup import (
     OUTCOME,
     TYPED,
@@ -175,6 +175,7 @@ def load_csv_file(
     dropped = [n for n in extras if PERSONAL_COLUMN.search(n)]
     result.rows_in = parsed.rows_in
     _type_rows(con, source, by_name, kept, limits.window(file.delivered_at))
+    result.rows_erased = _drop_erased(con, source)
 
     absence = snapshot.stage_absent(con, source) if snapshot.retires(source) else None
     if absence and absence.share > limits.max_absent_share and not accepted:
@@ -188,6 +189,8 @@ def load_csv_file(
         _record_identities(con)
     tally(con, result, OUTCOME, Counter(r.problem.code for r in bad))
     notes = [result.message] if result.message else []
+    if result.rows_erased:
+        notes.append(suppression.NOTE.format(result.rows_erased))
     if absence and absence.absent:
         notes.append(_retired(con, source, file, loaded_at, absence, unreadable=len(bad)))
     if kept:
@@ -250,6 +253,32 @@ def _type_rows(
         from _sp_csv c {join}
         """
     )
+
+
+def _drop_erased(con: duckdb.DuckDBPyConnection, source: Source) -> int:
+    """Drop the rows of erased persons (``suppression``) and clear references to them
+    in the others; returns the rows dropped. HR's export is matched by employee id and
+    e-mail, another source by the employee id of a row whose employee is unknown."""
+    person = next((c for c in source.columns if c.kind == "person"), None)
+    if person is None:
+        return 0
+    if source.identifies_persons:
+        identifiers = [suppression.Identifier("person_key", suppression.PERSON_KEY)]
+        identifiers += [
+            suppression.Identifier("_v_" + c.name, suppression.EMAIL)
+            for c in source.columns
+            if c.kind == "email"
+        ]
+    else:
+        identifiers = [
+            suppression.Identifier(
+                "_v_" + person.name, suppression.EMPLOYEE_ID, where="person_key is null"
+            )
+        ]
+    erased = suppression.drop_erased(con, TYPED, identifiers)
+    for ref in (c for c in source.columns if c.kind == "person_ref"):
+        suppression.clear_references(con, TYPED, ref.raw_name or ref.name, "_v_" + ref.name)
+    return erased
 
 
 def _hold(

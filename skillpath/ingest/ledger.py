@@ -5,8 +5,9 @@ ingestion adds beside the contract's (docs/architecture.md: identity and validat
 A file is a new delivery when its checksum differs from the latest ledger entry for its
 path (so A → B → A applies A again); identical to the latest → no-op
 (``latest_delivery``). Every file ends in exactly one :class:`FileResult` whose counts
-satisfy ``rows_in = rows_loaded + rows_quarantined + rows_duplicate``; the ledger refuses
-to write one that does not, so a loader bug cannot silently lose rows.
+satisfy ``rows_in = rows_loaded + rows_quarantined + rows_duplicate + rows_erased`` (rows of
+persons on the erasure suppression list: ``suppression``); the ledger refuses to write
+one that does not, so a loader bug cannot silently lose rows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from skillpath.ingest.reasons import declared
-from skillpath.warehouse import create_table_sql, ensure_layout
+from skillpath.warehouse import AUDIT_TABLES, create_table_sql, ensure_layout
 
 EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ("audit", "person_identity"): (("person_key", "varchar"), ("email_hash", "varchar")),
@@ -48,7 +49,10 @@ EXTRA_TABLES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
 LOADED, PARTIAL, FAILED = "loaded", "partial", "failed"
 HELD, UNMATCHED = "suspect_truncated", "unmatched"
 # columns added to audit.ingest_log after it first shipped: added to older warehouses
-_LOG_COLUMNS_ADDED = (("delivered_at", "timestamp"),)
+# (their earlier deliveries erased no row at ingestion: rows_erased 0)
+_LOG_COLUMNS_ADDED = tuple(
+    column for column in AUDIT_TABLES["ingest_log"] if column[0] in ("delivered_at", "rows_erased")
+)
 
 
 def utcnow() -> datetime:
@@ -73,6 +77,7 @@ class FileResult:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_duplicate: int = 0
+    rows_erased: int = 0  # rows of erased persons: counted, never loaded nor kept
     status: str = LOADED
     message: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
@@ -81,11 +86,15 @@ class FileResult:
 
     @property
     def balanced(self) -> bool:
-        return self.rows_in == self.rows_loaded + self.rows_quarantined + self.rows_duplicate
+        return self.rows_in == (
+            self.rows_loaded + self.rows_quarantined + self.rows_duplicate + self.rows_erased
+        )
 
     @property
     def quarantined_share(self) -> float:
-        return self.rows_quarantined / self.rows_in if self.rows_in else 0.0
+        """Of the rows ingestion may process: erased persons' rows are no defect."""
+        processed = self.rows_in - self.rows_erased
+        return self.rows_quarantined / processed if processed else 0.0
 
     @property
     def headline(self) -> str:
@@ -161,14 +170,15 @@ def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
     if not result.balanced:
         raise AssertionError(
             f"{result.file}: rows_in {result.rows_in} != loaded {result.rows_loaded} + "
-            f"quarantined {result.rows_quarantined} + duplicate {result.rows_duplicate}"
+            f"quarantined {result.rows_quarantined} + duplicate {result.rows_duplicate} + "
+            f"erased {result.rows_erased}"
         )
     result.finished_at = utcnow()
     con.execute(
         """insert into audit.ingest_log
            (source, file, checksum, rows_in, rows_loaded, rows_quarantined, rows_duplicate,
-            status, message, started_at, finished_at, delivered_at)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            rows_erased, status, message, started_at, finished_at, delivered_at)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             result.source,
             result.file,
@@ -177,6 +187,7 @@ def record_file(con: duckdb.DuckDBPyConnection, result: FileResult) -> None:
             result.rows_loaded,
             result.rows_quarantined,
             result.rows_duplicate,
+            result.rows_erased,
             result.status,
             result.message,
             result.started_at,
@@ -198,7 +209,7 @@ def quarantine_file(
     all its rows, so the log still balances and the engineer gets one clear message."""
     declared(reason_code)
     result.rows_in = result.rows_quarantined = rows_in
-    result.rows_loaded = result.rows_duplicate = 0
+    result.rows_loaded = result.rows_duplicate = result.rows_erased = 0
     result.status = status
     result.message = f"{result.file}: {reason}"
     result.reasons = {reason_code: rows_in}
@@ -224,7 +235,8 @@ def tally(
 ) -> FileResult:
     """Fill the counts of ``result`` from a temp table with one row per input row and
     columns ``outcome`` (loaded | duplicate | quarantined) and ``reason_code``, plus the
-    rows that never got that far (``unreadable``: reason code → rows)."""
+    rows that never got that far (``unreadable``: reason code → rows). ``rows_erased``
+    is the loader's: those rows were dropped before the outcomes."""
     counts = dict(
         con.execute(f"select outcome, count(*) from {outcomes} group by outcome").fetchall()
     )

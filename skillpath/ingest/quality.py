@@ -51,7 +51,8 @@ def quarantine_share(con: duckdb.DuckDBPyConnection, table: str, limit: float) -
         select file, status, rows_in, rows_quarantined, message from (
             select *, row_number() over (partition by file order by started_at desc) as v
             from audit.ingest_log where source = ?
-        ) where v = 1 and (status in ('failed', ?) or rows_quarantined > ? * rows_in)
+        ) where v = 1 and (status in ('failed', ?)
+                           or rows_quarantined > ? * (rows_in - coalesce(rows_erased, 0)))
         order by file
         """,
         [table, HELD, limit],
@@ -70,6 +71,7 @@ def quarantine_share(con: duckdb.DuckDBPyConnection, table: str, limit: float) -
         "rows_loaded": summary.rows_loaded,
         "rows_quarantined": summary.rows_quarantined,
         "rows_duplicate": summary.rows_duplicate,
+        "rows_erased": summary.rows_erased,
         "worst_file_share": round(summary.worst_file_share, 4),
         "max_share": limit,
         "reasons": summary.reasons,

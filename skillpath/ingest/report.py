@@ -1,6 +1,6 @@
 """What ingestion has done so far, from the ledger alone, for the CLI summary, the
 Dagster checks and the reports: per source the files and rows (in = loaded +
-quarantined + duplicate), the failed files, the top quarantine reasons, and which
+quarantined + duplicate + erased), the failed files, the top quarantine reasons, and which
 sources are missing."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class SourceSummary:
     rows_loaded: int
     rows_quarantined: int
     rows_duplicate: int
+    rows_erased: int  # rows of erased persons (suppression list): counted, never loaded
     worst_file_share: float  # largest share of rows quarantined in a file's latest version
     reasons: dict[str, int] = field(default_factory=dict)
 
@@ -40,10 +41,12 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
             select source, count(*), count(*) filter (where status = 'failed'),
                    count(*) filter (where is_latest and status = 'suspect_truncated'),
                    sum(rows_in), sum(rows_loaded), sum(rows_quarantined), sum(rows_duplicate),
+                   coalesce(sum(rows_erased), 0),
                    max(share) filter (where is_latest and status <> 'suspect_truncated')
             from (
                 select *,
-                       case when rows_in > 0 then rows_quarantined / rows_in
+                       case when rows_in - coalesce(rows_erased, 0) > 0
+                            then rows_quarantined / (rows_in - coalesce(rows_erased, 0))
                             when status = 'failed' then 1.0 else 0.0 end as share,
                        row_number() over (partition by file order by started_at desc) = 1
                            as is_latest
@@ -60,8 +63,8 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
         reasons.setdefault(source, {})[code] = n
     out = []
     for s in SOURCES:
-        files, failed, held, rows_in, loaded, quarantined, duplicate, worst = log.get(
-            s.table, (0, 0, 0, 0, 0, 0, 0, 0.0)
+        files, failed, held, rows_in, loaded, quarantined, duplicate, erased, worst = log.get(
+            s.table, (0, 0, 0, 0, 0, 0, 0, 0, 0.0)
         )
         out.append(
             SourceSummary(
@@ -74,6 +77,7 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
                 int(loaded or 0),
                 int(quarantined or 0),
                 int(duplicate or 0),
+                int(erased or 0),
                 float(worst or 0.0),
                 reasons.get(s.table, {}),
             )
@@ -82,7 +86,7 @@ def ingest_summary(con: duckdb.DuckDBPyConnection) -> list[SourceSummary]:
 
 
 def render_summary(summaries: list[SourceSummary]) -> str:
-    lines = ["ingestion (files, rows in = loaded + quarantined + duplicate):"]
+    lines = ["ingestion (files, rows in = loaded + quarantined + duplicate + erased):"]
     for s in summaries:
         if s.missing:
             need = "REQUIRED source missing" if s.required else "optional, not provided"
@@ -94,6 +98,7 @@ def render_summary(summaries: list[SourceSummary]) -> str:
         top = ", ".join(f"{code} {n}" for code, n in list(s.reasons.items())[:3])
         lines.append(
             f"  {s.table:<28} {s.files:>3} files{failed} {s.rows_in:>10,} = {s.rows_loaded:>10,}"
-            f" + {s.rows_quarantined:>7,} + {s.rows_duplicate:>7,}" + (f"  [{top}]" if top else "")
+            f" + {s.rows_quarantined:>7,} + {s.rows_duplicate:>7,} + {s.rows_erased:>5,}"
+            + (f"  [{top}]" if top else "")
         )
     return "\n".join(lines)

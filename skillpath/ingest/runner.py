@@ -71,7 +71,7 @@ class SourceResult:
             f"{held}; "
             f"rows in {self.total('rows_in')} = loaded {self.total('rows_loaded')} + "
             f"quarantined {self.total('rows_quarantined')} + duplicate "
-            f"{self.total('rows_duplicate')}"
+            f"{self.total('rows_duplicate')} + erased {self.total('rows_erased')}"
         )
 
 

@@ -160,7 +160,8 @@ def _consistent(settings: Settings) -> dict[str, object]:
         )
         unbalanced = con.execute(
             "select count(*) from audit.ingest_log "
-            "where rows_in <> rows_loaded + rows_quarantined + rows_duplicate"
+            "where rows_in <> rows_loaded + rows_quarantined + rows_duplicate "
+            "+ coalesce(rows_erased, 0)"
         ).fetchone()[0]
         interrupted = (
             con.execute("select count(*) from audit.interrupted_runs").fetchone()[0]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from skillpath.ingest import suppression
 from skillpath.ingest.landing import LandingFile
 from skillpath.ingest.ledger import FileResult, quarantine_file
 from skillpath.ingest.limits import IngestLimits, TimeWindow
@@ -109,7 +110,8 @@ def _checked_sql(validate: bool, limits: IngestLimits, window: TimeWindow) -> st
                {problems_sql(checks)} as problems,
                case when valid then {payload_sql()}
                     else '{{"bytes":' || strlen(line) || '}}' end
-                   as payload
+                   as payload,
+               {_UNMATCHED_ACTOR}
         from (
             select *,
                    coalesce(id_value, case when valid and j_id is null and not too_deep
@@ -121,6 +123,28 @@ def _checked_sql(validate: bool, limits: IngestLimits, window: TimeWindow) -> st
             )
         )
         """
+
+
+# The identifiers of an Agent that matched no employee, which the suppression list may
+# name (an erased person is in no directory): ``_drop_erased`` checks only these.
+_ACTOR_IDENTIFIERS = {
+    "actor_account": ("account", suppression.EMPLOYEE_ID),
+    "actor_email": ("email", suppression.EMAIL),
+    "actor_sha1sum": ("sha1sum", suppression.SHA1SUM),
+}
+_UNMATCHED_ACTOR = ", ".join(
+    f"case when person_key is null and actor_kind = 'Agent' then {field} end as {name}"
+    for name, (field, _) in _ACTOR_IDENTIFIERS.items()
+)
+
+
+def _drop_erased(con: duckdb.DuckDBPyConnection) -> int:
+    """Drop the statements of erased persons (``suppression``); returns how many."""
+    return suppression.drop_erased(
+        con,
+        _TYPED,
+        [suppression.Identifier(name, token) for name, (_, token) in _ACTOR_IDENTIFIERS.items()],
+    )
 
 
 def _check_statements(
@@ -332,12 +356,17 @@ def load_statement_file(
             f"({staged.unreadable}); export it again as UTF-8 JSON",
         )
     unreadable = [*staged.bad, *_lost_lines(con, staged, file.relative)]
-    load_checked(con, _TYPED, file, staged.unit, result, loaded_at, unreadable)
+    erased = _drop_erased(con)  # after _lost_lines: a dropped statement is not lost
+    load_checked(con, _TYPED, file, staged.unit, result, loaded_at, unreadable, erased)
     notes = [f"{file.relative}: {staged.note}"] if staged.note else []
     if staged.rows_in is not None and result.rows_in != staged.rows_in:
         notes.append(
             f"the file has {staged.rows_in} non-blank lines, the reader delivered "
             f"{result.rows_in} rows"
         )
-    result.message = "; ".join([*notes, *([result.message] if result.message else [])])
+    if result.message:
+        notes.append(result.message)
+    if erased:
+        notes.append(suppression.NOTE.format(erased))
+    result.message = "; ".join(notes)
     return result

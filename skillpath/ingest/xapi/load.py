@@ -50,14 +50,17 @@ def load_checked(
     result: FileResult,
     loaded_at: datetime,
     unreadable: list[Record],
+    erased: int = 0,
 ) -> FileResult:
     """Deduplicate the checked rows (table ``checked``) against each other and the
     stored statements, append the loaded ones and quarantine the rest, and the rows
-    that never reached DuckDB (``unreadable``)."""
+    that never reached DuckDB (``unreadable``). ``erased``: statements of erased persons
+    already dropped from ``checked`` (``suppression``), counted only."""
     if unit not in _UNITS:
         raise ValueError(f"unit {unit!r} is none of {_UNITS}")
     checked_rows = con.execute(f"select count(*) from {checked}").fetchone()[0]
-    result.rows_in = checked_rows + len(unreadable)
+    result.rows_in = checked_rows + len(unreadable) + erased
+    result.rows_erased = erased
     resolve_outcomes(
         con, "lms_statements", ("statement_id",), _CONTENT, immutable=True, typed=checked
     )
