@@ -65,6 +65,8 @@ def test_the_summary_of_the_command_holding_the_lock_shows_the_publication(
         text = render_status(settings, brief=True)
     assert f"current publication: {good.publication_id}" in text
     assert "busy" not in text
+    # the run's summary names each gate's verdict; its figures are for status and the report
+    assert "[passed] data_quality" in text and "rows_in=" not in text
 
 
 def test_export_nothing_published(settings: Settings, tmp_path: Path, capsys) -> None:

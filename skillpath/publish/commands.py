@@ -30,7 +30,6 @@ EXPORT_COLUMNS = (
     "reason_text",
 )
 
-BRIEF_FIGURES = 110
 # the score is on 0–1 (ml.ranking, "Score"); three decimals are all a reader of an
 # export can use, more digits only suggest a precision the ranking does not have
 SCORE_DECIMALS = 3
@@ -75,33 +74,16 @@ def _format_figures(figures: dict) -> str:
 
 
 def _gate_lines(gates: list[GateResult], brief: bool = False) -> list[str]:
-    """One line per gate and one of its figures; ``brief`` (the run's summary) keeps a
-    line of them, ``skillpath status`` shows them all."""
+    """One line per gate with its verdict; ``skillpath status`` adds every figure, the
+    run's summary (``brief``) leaves them to status and the compliance report — a cut
+    line of figures told a reader nothing (it showed whichever figure came first)."""
     lines = []
     for gate in gates:
         label = STATUS_LABELS.get(gate.status, gate.status)
         lines.append(f"    [{label}] {gate.name}: {gate.message}")
-        if gate.figures:
-            lines.append(
-                f"        {_brief(gate.figures) if brief else _format_figures(gate.figures)}"
-            )
+        if gate.figures and not brief:
+            lines.append(f"        {_format_figures(gate.figures)}")
     return lines
-
-
-def _brief(figures: dict) -> str:
-    """Figures named ``<approach>.<metric>`` keep the first metric of every approach (the
-    model beside its baselines); others are cut to about one line."""
-    metric = next(iter(figures)).partition(".")[2]
-    if metric:
-        approaches = [
-            (k.partition(".")[0], v) for k, v in figures.items() if k.endswith(f".{metric}")
-        ]
-        text = f"{metric}: " + ", ".join(f"{a} {json.dumps(v, default=str)}" for a, v in approaches)
-    else:
-        text = _format_figures(figures)
-    if len(text) <= BRIEF_FIGURES:
-        return text
-    return text[:BRIEF_FIGURES].rsplit(", ", 1)[0] + ", … (skillpath status)"
 
 
 def _model_line(pub: dict) -> str:
@@ -142,7 +124,7 @@ def render_status(settings: Settings, brief: bool = False) -> str:
             f" (published {current['finished_at']:%Y-%m-%d %H:%M} UTC, run {current['run_id']})",
             _model_line(current),
             f"  persons: {current['persons']}, recommendations: {current['recommendations']}",
-            "  gates:",
+            "  gates (their figures: skillpath status, the report):" if brief else "  gates:",
             *_gate_lines(gate_results_from_json(current["gate_results"]), brief),
         ]
     newer = current["created_at"] if current else None
