@@ -129,6 +129,10 @@ def test_the_index_lists_every_publication_and_status_names_the_reports(reports)
     assert f"{fair.publication_id}/index.html" in page.links
     assert f"{steered.publication_id}/index.html" in page.links
     assert "published" in page.cells and "blocked" in page.cells
+    retention = settings.config.retention  # what is kept, from the configuration in force
+    assert f"{retention.events_months} months" in page.cells
+    assert f"{retention.quarantine_payload_days} days" in page.cells
+    assert f"{retention.publications_months} months" in page.cells
     status = render_status(settings)
     assert str(fair.report_dir / "index.html") in status
     assert str(steered.report_dir / "index.html") in status

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from skillpath.config import RetentionConfig
 from skillpath.publish.champion import record_in_mlflow
 from skillpath.publish.gates import ATTENTION
 from skillpath.publish.report import REPORT_NAME, SUMMARY_NAME, PublicationSummary, report_path
@@ -89,14 +90,17 @@ def write_publication_report(settings: Settings, publication_id: str) -> Path:
     page = report_path(settings.reports_dir, publication_id)
     with connect(settings.warehouse, read_only=True) as con:
         page.write_text(render(ReportInputs(summary, con, settings.config)), encoding="utf-8")
-        write_index(settings.reports_dir, con)
+        write_index(settings.reports_dir, con, settings.config.retention)
     if summary.mlflow_run_id:
         record_in_mlflow(settings, publication_id, summary.mlflow_run_id, page.parent)
     return page
 
 
-def write_index(reports_dir: Path, con: duckdb.DuckDBPyConnection) -> Path:
-    """Every publication, newest first, with its status and a link to its report."""
+def write_index(
+    reports_dir: Path, con: duckdb.DuckDBPyConnection, retention: RetentionConfig
+) -> Path:
+    """Every publication, newest first, with its status and a link to its report, and
+    what is kept for how long (the retention periods a reviewer is asked about first)."""
     publications = []
     if table_exists(con, "published", "publications"):
         frame = con.execute(
@@ -125,5 +129,8 @@ def write_index(reports_dir: Path, con: duckdb.DuckDBPyConnection) -> Path:
             )
     reports_dir.mkdir(parents=True, exist_ok=True)
     page = reports_dir / REPORT_NAME
-    page.write_text(render_template("index.html.j2", publications=publications), encoding="utf-8")
+    page.write_text(
+        render_template("index.html.j2", publications=publications, retention=retention),
+        encoding="utf-8",
+    )
     return page
