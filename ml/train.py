@@ -21,6 +21,10 @@ logs a warning, fits ``validation.fallback_epochs`` epochs, the fallback λ and
 ``FALLBACK_BLEND``, and says so in ``Recipe.fallback`` (the model parameter
 ``validation_fallback``, which the model-quality gate reports as a warning). Nothing is
 ever chosen on the evaluation hold-out (ml.evaluate).
+
+Why one module of over 400 lines: the recipe (epochs, L2, blend) is chosen on
+validation inside the fit, so the problem, the validation and the fit change together;
+the item-item part, features and validation split already live in their own modules.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from ml.train import InsufficientData, NoModel, TrainConfig
 from ml.validation import ValidationConfig
 from ml.vanilla import VanillaConfig
 from orchestration.resources import SkillpathResource
+from orchestration.run_config import TrainingRunConfig
 from skillpath.config import Config
 from skillpath.warehouse import connect
 
@@ -87,20 +88,22 @@ def training_dataset(context: dg.AssetExecutionContext, skillpath: SkillpathReso
 
 @dg.asset(group_name=GROUP)
 def model_evaluation(
-    context: dg.AssetExecutionContext, skillpath: SkillpathResource, training_dataset: Marts
+    context: dg.AssetExecutionContext,
+    skillpath: SkillpathResource,
+    training_dataset: Marts,
+    config: TrainingRunConfig,
 ) -> EvaluationOutcome:
     """Hold-out figures of the model and every other approach, raw and as published
     lists, on each protocol (``evaluation``), with the control data beside them: the
     recipe the production fit reuses, the training's MLflow run, and ``skipped`` with the
     reason when the history is too thin to evaluate."""
     settings = skillpath.settings()
+    train = config.apply(_train_config(skillpath))
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     with tracking.start_run(training_run_name(training_dataset), TRAINING_NOTE) as run:
         tracking.record_tuning(run.info.run_id, settings.config.training.tuned_by)
         try:
-            evaluation, recipe = evaluate_and_log(
-                training_dataset, _train_config(skillpath), _eval_config(skillpath)
-            )
+            evaluation, recipe = evaluate_and_log(training_dataset, train, _eval_config(skillpath))
         except InsufficientData as exc:
             tracking.note_skipped(run.info.run_id, str(exc))
             context.add_output_metadata({"evaluated": False, "reason": str(exc)})
@@ -132,18 +135,18 @@ def recommender_model(
     skillpath: SkillpathResource,
     training_dataset: Marts,
     model_evaluation: EvaluationOutcome,
+    config: TrainingRunConfig,
 ) -> object:  # Recommender | NoModel (Dagster types no unions)
     """LightFM trained on every consenting person's history with the evaluated recipe
     (validating on its own when evaluation was skipped), logged into the evaluation's
     run; ``NoModel`` (the reason and the figures, also in the run) when the history is
     too thin, so publishing falls back to rules and says why with the same numbers."""
     settings = skillpath.settings()
+    train = config.apply(_train_config(skillpath))
     tracking.configure(settings.mlflow_tracking_uri, settings.mlflow_artifact_root)
     recipe = model_evaluation.recipe
     try:
-        model = train_and_log(
-            training_dataset, _train_config(skillpath), recipe, model_evaluation.run_id
-        )
+        model = train_and_log(training_dataset, train, recipe, model_evaluation.run_id)
     except InsufficientData as exc:
         context.log.warning(str(exc))
         tracking.note_insufficient(model_evaluation.run_id, exc)

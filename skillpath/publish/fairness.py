@@ -18,6 +18,10 @@ anyone with access to ``audit`` read the same figures the decision was taken on:
   ``fairness.mitigation`` is on, what the exposure re-ranking (``ml.mitigation``) did to
   the candidate before the gate judged it — each group's ratio before and after, the
   lists changed and the relevance kept.
+
+Why one module of over 400 lines: it is the one reader of restricted data, a rule
+tests/test_restricted_attributes.py checks file by file, so everything that touches the
+attributes (loading, mitigation, the gate, storage) stays inside this one file.
 """
 
 from __future__ import annotations

@@ -21,6 +21,10 @@ when no gender, age or disability data could be audited, and blocks then only if
 
 Figures go into the publication's report, which compliance reads: they are counts,
 shares and names of checks, never person-level data.
+
+Why one module of about 400 lines: the gates, their result type and their registry
+are read together when adding a gate (CONTRIBUTING.md); the fairness gate, the largest,
+already lives in ``skillpath/publish/fairness.py``.
 """
 
 from __future__ import annotations

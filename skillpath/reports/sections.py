@@ -2,6 +2,10 @@
 returning the values its template (``templates/sections/<name>.html.j2``) renders, or
 None to leave the section out. Group-level figures only; every figure goes out with the
 sentence that says what it means.
+
+Why one module of over 400 lines: one short function per section of the compliance
+report, each beside its siblings in the report's order, is easier to check against the
+rendered report than one file per section.
 """
 
 from __future__ import annotations
