@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from skillpath.gdpr.erasure import finish_pending
-from skillpath.lock import Holder, LockSession, run_lock
+from skillpath.lock import Holder, LockSession, held_here, run_lock
 from skillpath.settings import Settings
 from skillpath.warehouse import connect, ensure_layout
 
@@ -167,12 +167,14 @@ def locked(
 ) -> Iterator[LockSession]:
     """The run-level lock for ``command``, after cleaning up what a killed holder left.
     Raises ``skillpath.lock.LockBusy``."""
+    entered_again = held_here(settings)
     with run_lock(settings, command, wait_seconds) as session:
         if session.interrupted is not None:
             recovery = recover(settings, session.interrupted, command)
             log.warning("%s", recovery.describe())
             session.interrupted = None
-        # an erasure or retention run whose files were not cleaned yet (interrupted after
-        # its commit) is finished by the next command that holds the warehouse
-        finish_pending(settings)
+        if not entered_again:
+            # an erasure or retention run whose files were not cleaned yet (interrupted
+            # after its commit) is finished by the next command that takes the warehouse
+            finish_pending(settings)
         yield session

@@ -191,6 +191,13 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def held_here(settings: Settings) -> bool:
+    """Whether this process holds the lock already (a Dagster run inside ``skillpath run``
+    enters it again): what was done on taking it need not be done again."""
+    with _held_guard:
+        return lock_path(settings.warehouse) in _held
+
+
 @contextlib.contextmanager
 def run_lock(
     settings: Settings,
@@ -204,7 +211,7 @@ def run_lock(
     path = lock_path(settings.warehouse)
     with _held_guard:
         session = _held.get(path)
-    if session is not None:  # this process holds it already (skillpath run → Dagster run)
+    if session is not None:  # held_here: skillpath run → its Dagster run
         yield session
         return
     wait = settings.config.operations.lock_wait_seconds if wait_seconds is None else wait_seconds

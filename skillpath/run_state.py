@@ -6,18 +6,17 @@ and the last interruption that was (``audit.interrupted_runs``, written by
 from __future__ import annotations
 
 import json
-import os
 
 import duckdb
 
-from skillpath.lock import current_holder, read_holder
+from skillpath.lock import current_holder, held_here, read_holder
 from skillpath.settings import Settings
 
 
 def lock_lines(settings: Settings) -> list[str]:
-    holder = current_holder(settings.warehouse)
-    if holder is not None and holder.pid == os.getpid():
+    if held_here(settings):
         return []  # the summary of the command that holds it (skillpath run)
+    holder = current_holder(settings.warehouse)
     if holder is not None:
         return [f"busy: {holder.describe()} is writing the warehouse"]
     last = read_holder(settings.warehouse)
