@@ -11,22 +11,15 @@ import pytest
 
 from skillpath.gdpr.access import subject_access
 from skillpath.gdpr.erasure import erase
-from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
-from tests.fixtures.ml.holdout import passing_evaluation
-from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
+from tests.fixtures.publish.warehouse import keys, seed_and_publish
 
 
 @pytest.fixture
 def settings(skillpath_env: Path) -> Settings:
     settings = Settings.from_env()
-    seed_ingestion(settings)
-    publish(
-        settings,
-        Candidate(candidate_frame(settings), "1", model_evaluation=passing_evaluation()),
-        promote=lambda uri, v: "stub",
-    )
+    seed_and_publish(settings)
     with connect(settings.warehouse) as con:
         for employee, opted_out, at in (
             ("T-001", True, "2026-01-01"),

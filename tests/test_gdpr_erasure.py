@@ -14,12 +14,10 @@ from skillpath.gdpr import erasure
 from skillpath.gdpr.tables import ensure_gdpr_tables
 from skillpath.privacy import person_key, person_token
 from skillpath.publish.commands import export
-from skillpath.publish.publication import Candidate, publish
 from skillpath.settings import Settings, pseudonym_key
 from skillpath.warehouse import connect
-from tests.fixtures.ml.holdout import passing_evaluation
 from tests.fixtures.privacy.traces import file_traces, sql_traces
-from tests.fixtures.publish.warehouse import candidate_frame, keys, seed_ingestion
+from tests.fixtures.publish.warehouse import keys, seed_and_publish
 
 
 @pytest.fixture
@@ -27,12 +25,7 @@ def settings(skillpath_env: Path) -> Settings:
     """Three persons ingested and published; T-002 manages T-001, sits in a mart, in the
     restricted schema, in two quarantined rows and in a validation result's sample."""
     settings = Settings.from_env()
-    seed_ingestion(settings)
-    publish(
-        settings,
-        Candidate(candidate_frame(settings), "1", model_evaluation=passing_evaluation()),
-        promote=lambda uri, v: "stub",
-    )
+    seed_and_publish(settings)
     gone, kept = keys(settings)["T-002"], keys(settings)["T-001"]
     with connect(settings.warehouse) as con:
         for key, manager in ((gone, None), (kept, gone)):
