@@ -14,10 +14,12 @@ from fairlearn.metrics import MetricFrame
 from ml.fairness import (
     CANDIDATE,
     NOT_AUDITED,
+    REFERENCE,
     SourceInput,
     audit,
     bootstrap,
     holm,
+    check_settings,
     reportable_groups,
 )
 from skillpath.config import load_config
@@ -136,6 +138,46 @@ def test_within_a_role_steering_is_found_despite_different_roles() -> None:
 
     women = _gender(_run(*organisation(800, draw)))
     assert women.blocks and women.ratio == pytest.approx(0.7, abs=0.06)
+
+
+def test_the_history_only_reference_is_reported_and_never_blocks() -> None:
+    # the candidate is fair; a history-only recommender gives women 0.6x: the history is
+    # steered, which the report shows, but only what is published can block
+    def fair(rng, gender, stratum):
+        return float(np.clip(rng.normal(0.5, 0.1), 0, 1))
+
+    def steered(rng, gender, stratum):
+        return float(np.clip(rng.normal(0.3 if gender == "female" else 0.5, 0.1), 0, 1))
+
+    people, sensitive, candidate = organisation(600, fair)
+    _, _, history = organisation(600, steered, seed=1)
+    people["needs_advanced"] = np.arange(len(people)) % 3 == 0
+    reference = SourceInput(REFERENCE, history.figures.drop(columns="personalised"))
+    result = audit(people, sensitive, [candidate, reference], replace(CONFIG, n_boot=500), YEAR)
+    women = next(
+        c
+        for c in result.comparisons
+        if (c.source, c.metric, c.attribute, c.group)
+        == (REFERENCE, "exposure_advanced", "gender", "female")
+    )
+    assert women.ratio < 0.7 and women.ci_high < 1 and not women.blocking and not women.blocks
+    assert {c.metric for c in result.comparisons if c.source == REFERENCE} >= {
+        "exposure_advanced",
+        "exposure_advanced_need",
+    }
+    alone = audit(people, sensitive, [candidate], replace(CONFIG, n_boot=500), YEAR)
+    assert alone.status != "failed"
+    assert (result.status, result.message) == (alone.status, alone.message)
+    assert result.persons[REFERENCE] == 600
+    assert "fairness.reference.exposure_advanced.gender.ratio" in result.mlflow_metrics()
+
+
+def test_the_reference_cannot_be_declared_blocking() -> None:
+    wrong = replace(
+        CONFIG, blocking_metrics=(*CONFIG.blocking_metrics, "reference.exposure_advanced")
+    )
+    with pytest.raises(ValueError, match="reference.exposure_advanced.*never published"):
+        check_settings(wrong)
 
 
 def test_thresholds_come_from_the_configuration(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from ml.fairness.metrics import (
     CANDIDATE,
     EXPOSURE,
     FROM_SENSITIVE,
+    NEED_EXPOSURE,
     SOURCE_METRICS,
     STRATA,
     AuditSettings,
@@ -96,10 +97,11 @@ def _source_figures(
     """The source's persons with their strata and metric columns (need-only metrics NaN
     outside the need population)."""
     frame = source.figures.merge(people, on="person_key", how="inner")
-    if source.name == CANDIDATE:
+    if set(NEED_EXPOSURE) & set(SOURCE_METRICS[source.name]) and set(EXPOSURE) <= set(frame):
         need = frame.get("needs_advanced", pd.Series(False, index=frame.index)).fillna(False)
-        for metric in EXPOSURE:
-            frame[f"{metric}_need"] = frame[metric].where(need.astype(bool))
+        for metric, needed in zip(EXPOSURE, NEED_EXPOSURE, strict=True):
+            frame[needed] = frame[metric].where(need.astype(bool))
+    if source.name == CANDIDATE:
         opted = frame.get("opted_out", pd.Series(False, index=frame.index)).fillna(False)
         frame["opted_out"] = opted.astype(float)
         frame["role_path"] = 1.0 - frame["personalised"].astype(float)

@@ -35,12 +35,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from ml.evaluate import MODEL, VANILLA
 from ml.fairness import (
     ATTRIBUTES,
     CANDIDATE,
     HOLDOUT,
     NOT_AUDITED,
     QUALITY,
+    REFERENCE,
     SENSITIVE_COLUMNS,
     FairnessAudit,
     SourceInput,
@@ -232,10 +234,10 @@ def _holdout_frames(evaluation: Any) -> tuple[pd.DataFrame, pd.DataFrame] | None
 
 
 def holdout_source(
-    evaluation: Any, flags: pd.DataFrame, approach: str = "model"
+    evaluation: Any, flags: pd.DataFrame, approach: str = MODEL, name: str = HOLDOUT
 ) -> SourceInput | None:
-    """The hold-out's published-stage lists of the model: quality per person and the same
-    exposure figures as the candidate's, or None when the evaluation carries no lists."""
+    """The hold-out's published-stage lists of ``approach``: quality per person and the
+    same exposure figures as the candidate's, or None when the evaluation carries none."""
     frames = _holdout_frames(evaluation)
     if frames is None or frames[0].empty or frames[1].empty:
         return None
@@ -244,11 +246,13 @@ def holdout_source(
         per_person = per_person[per_person["approach"] == approach]
     if "approach" in lists:
         lists = lists[lists["approach"] == approach]
+    if per_person.empty or lists.empty:
+        return None
     quality = per_person[["person_key", *[q for q in QUALITY if q in per_person]]]
     exposure = list_figures(lists, flags).drop(columns="personalised")
     figures = quality.merge(exposure, on="person_key", how="left")
     figures["person_key"] = figures["person_key"].astype(str)
-    return SourceInput(HOLDOUT, figures)
+    return SourceInput(name, figures)
 
 
 # --- mitigation -----------------------------------------------------------------------
@@ -389,6 +393,14 @@ def audit_lists(
         notes["holdout"] = "the model evaluation carries no hold-out lists"
     else:
         sources.append(holdout)
+    reference = holdout_source(model_evaluation, flags.flags, VANILLA, REFERENCE)
+    if reference is None:
+        notes[REFERENCE] = (
+            "not computed: the model evaluation has no vanilla LightFM lists "
+            "(evaluation.vanilla_seeds is empty, or there was no evaluation)"
+        )
+    else:
+        sources.append(reference)
     year = reference_year or datetime.now(UTC).year
     return audit(people, sensitive, sources, config, year, notes, sensitive_note)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from ml.fairness import ATTRIBUTES, METRICS
+from ml.fairness import ATTRIBUTES, CANDIDATE, EXPOSURE, METRICS, REFERENCE
 from skillpath.publish.fairness import fairness_tables
 from skillpath.publish.gates import STATUS_LABELS
 from skillpath.publish.tables import table_exists
@@ -307,6 +307,7 @@ def fairness(inputs: ReportInputs) -> dict | None:
         )
     notes = attributes[attributes["attribute"].isna() & attributes["note"].notna()]
     return {
+        "history": _history(groups, attributes, config),
         "mitigation": _mitigation(tables, config),
         "status": gate.status,
         "label": STATUS_LABELS.get(gate.status, gate.status),
@@ -320,6 +321,48 @@ def fairness(inputs: ReportInputs) -> dict | None:
         ],
         "blocking_metrics": list(config.blocking_metrics),
     }
+
+
+def _history(groups: pd.DataFrame, attributes: pd.DataFrame, config: Any) -> dict:
+    """Whether the history is steered: the groups to which a recommender that learns only
+    from the history (the ``reference`` source) gives less advanced or leadership content
+    than comparable colleagues — below the metric's threshold, its interval excluding
+    parity — with what the candidate gives the same group beside it. Never a verdict:
+    it says whether the lists repeat a steering the history holds."""
+    note = attributes.loc[attributes["metric"] == REFERENCE, "note"].dropna()
+    reference = groups[
+        (groups["source"] == REFERENCE)
+        & groups["metric"].isin(EXPOSURE)
+        & groups["attribute"].isin(config.blocking_attributes)
+    ]
+    if reference.empty:
+        return {"computed": False, "note": note.iloc[0] if len(note) else None}
+    candidate = groups[groups["source"] == CANDIDATE].set_index(["metric", "attribute", "group"])
+    steered = []
+    for r in reference.sort_values(["attribute", "metric", "group"]).itertuples():
+        threshold = config.min_ratio.get(r.metric)
+        if threshold is None or not (r.ratio < threshold and r.ci_high < 1):
+            continue
+        now = (
+            candidate.loc[(r.metric, r.attribute, r.group)]
+            if ((r.metric, r.attribute, r.group) in candidate.index)
+            else None
+        )
+        steered.append(
+            {
+                "attribute": r.attribute.replace("_", " "),
+                "group": r.group,
+                "what": METRICS[r.metric][1],
+                "reference": fmt(r.ratio),
+                "reference_interval": _interval(r.ci_low, r.ci_high),
+                "candidate": fmt(now["ratio"]) if now is not None else "–",
+                "candidate_interval": (
+                    _interval(now["ci_low"], now["ci_high"]) if now is not None else "–"
+                ),
+                "repeated": now is not None and bool(now["ratio"] < threshold),
+            }
+        )
+    return {"computed": True, "steered": steered, "persons": int(reference["persons"].max())}
 
 
 def _mitigation(tables: dict[str, pd.DataFrame], config: Any) -> dict:
