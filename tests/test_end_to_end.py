@@ -193,3 +193,13 @@ def test_the_run_is_quiet_and_its_detail_is_in_the_log(demo: Demo) -> None:
     assert "\x1b[" not in log
     assert log.count("Running dbt command") == 1, "a Dagster line is logged twice"
     assert log.count("STEP_SUCCESS") >= total
+
+
+def test_every_gate_figure_in_the_report_says_what_it_means(demo: Demo) -> None:
+    report = sorted((demo.data / "reports").glob("pub-*/index.html"))[-1].read_text()
+    gates = report[report.index('id="gates"') : report.index('id="data_quality"')]
+    rows = re.findall(
+        r'<tr><td>([^<]+)</td><td class="num">[^<]*</td><td class="means">([^<]*)</td></tr>', gates
+    )
+    assert len(rows) > 20  # every gate's figures, the model-quality gate's among them
+    assert [name for name, meaning in rows if not meaning.strip()] == []

@@ -78,18 +78,63 @@ FIGURE_TEXT = {
     "blocked_by": "comparisons that block this publication",
     "lowest_ratio": "the lowest ratio among the blocking comparisons, with its interval",
     "fallback": "no model: everyone got the role path",
+    "protocol": "the hold-out the decision used (per_person: each person's latest completions "
+    "held back; global_time: the latest weeks of everyone's)",
+    "persons_too_few_positives": "persons left out of the hold-out: too few completions to judge",
+    "mandatory_items": "items the catalogue marks as mandatory: never recommended, never a hit",
+    "mandatory_holdout_positives": "held-back completions of mandatory items, not counted",
+    "validation_fallback": "why validation could not choose training settings (empty: it could)",
+    "publication.items_recommendable": "items that could be recommended (active, not mandatory)",
+    "publication.items_shown": "items in at least one list of this publication",
+    "publication.reachable_coverage": "the most of the catalogue all lists' places could hold",
+    "publication.catalogue_coverage": "share of the recommendable items shown to someone",
+    "publication.exposure_gini": "how unevenly lists spread over items (0: evenly, 1: one item)",
+}
+DECISION_TEXT = {
+    "baseline": "the better popularity baseline the model's lists are compared with",
+    "baseline_value": "that baseline's figure, its lists through the same ranking rules",
+    "difference": "the model's figure minus the baseline's",
+    "low": "lower end of the bootstrap interval of that difference",
+    "high": "upper end of that interval",
+    "verdict": "ok, below (within chance) or worse (blocks)",
+}
+METRIC_NAMES = {
+    "ndcg_at_10": "NDCG@10",
+    "precision_at_10": "precision@10",
+    "gap_coverage": "gap coverage",
+    "catalogue_coverage": "catalogue coverage",
 }
 
 
+def figure_meaning(key: str) -> str:
+    """One plain line per gate figure: listed ones, the decision's and the evaluation's
+    (``<protocol>.<stage>.<approach>.<metric>``) by their parts."""
+    if key in FIGURE_TEXT:
+        return FIGURE_TEXT[key]
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "decision":
+        return f"{METRIC_NAMES.get(parts[1], parts[1])}: {DECISION_TEXT.get(parts[2], parts[2])}"
+    if len(parts) == 4 and parts[1] in ("raw", "published"):
+        protocol, stage, approach, metric = parts
+        lists = "published lists" if stage == "published" else "top 10 before the ranking rules"
+        return (
+            f"{METRIC_NAMES.get(metric, metric)} of {approach.replace('_', ' ')}: its {lists},"
+            f" {protocol.replace('_', '-')} hold-out"
+        )
+    return ""
+
+
 def gates(inputs: ReportInputs) -> dict:
+    """Each gate with its figures: the ones its decision reads first, the evaluation's
+    per-approach figures (also in the model section) folded away."""
     out = []
     for g in inputs.summary.gates:
         figures = [
             {
                 "name": key,
                 "value": json.dumps(value, default=str) if not isinstance(value, str) else value,
-                "meaning": FIGURE_TEXT.get(key)
-                or ("a model-quality figure: see the model section" if "." in key else ""),
+                "meaning": figure_meaning(key),
+                "detail": len(key.split(".")) == 4,
             }
             for key, value in g.figures.items()
         ]
@@ -101,7 +146,8 @@ def gates(inputs: ReportInputs) -> dict:
                 "blocks": not g.passed,
                 "message": g.message,
                 "what": GATE_TEXT.get(g.name, ""),
-                "figures": figures,
+                "figures": [f for f in figures if not f["detail"]],
+                "details": [f for f in figures if f["detail"]],
             }
         )
     return {"gates": out}
