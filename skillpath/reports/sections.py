@@ -106,9 +106,17 @@ METRIC_NAMES = {
 }
 
 
-def figure_meaning(key: str) -> str:
+# figures whose name means something else in one gate
+GATE_FIGURE_TEXT = {
+    ("model_quality", "persons"): "persons in the hold-out whose lists were scored",
+}
+
+
+def figure_meaning(key: str, gate: str = "") -> str:
     """One plain line per gate figure: listed ones, the decision's and the evaluation's
     (``<protocol>.<stage>.<approach>.<metric>``) by their parts."""
+    if (gate, key) in GATE_FIGURE_TEXT:
+        return GATE_FIGURE_TEXT[(gate, key)]
     if key in FIGURE_TEXT:
         return FIGURE_TEXT[key]
     parts = key.split(".")
@@ -133,7 +141,7 @@ def gates(inputs: ReportInputs) -> dict:
             {
                 "name": key,
                 "value": json.dumps(value, default=str) if not isinstance(value, str) else value,
-                "meaning": figure_meaning(key),
+                "meaning": figure_meaning(key, g.name),
                 "detail": len(key.split(".")) == 4,
             }
             for key, value in g.figures.items()
