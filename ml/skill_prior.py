@@ -29,10 +29,10 @@ The prior stands in for missing evidence only on the skills the person's role re
 (their ``mart_skill_gaps`` rows). The peers it is drawn from are those with evidence on
 the skill; on a skill the role requires that is most of the role, but elsewhere it is the
 few who practise the skill, and a person with no trace of it most likely does not: on
-every sample regime (1,000 employees) the prior of such pairs averaged 2.21–2.45 levels
-against a true 0.11, and 95 % of them held no level at all. Without evidence on a skill
-outside their role a person is expected at 0, as the mart reads it (ml/README.md,
-"Expected skill levels").
+every sample regime with a taxonomy (1,000 employees) the prior of such pairs averaged
+2.21–2.45 levels against a true 0.11, and 95 % of them held no level at all. Without
+evidence on a skill outside their role a person is expected at 0, as the mart reads it
+(ml/README.md, "Expected skill levels").
 """
 
 from __future__ import annotations
