@@ -24,6 +24,15 @@ without evidence) — a made-up prior would only drag real evidence down. So a p
 without evidence is expected at what people in their role usually hold, and a person with
 strong evidence keeps their own estimate. Persons who opted out feed no one's prior (as in
 every aggregate that shapes other people's lists) but get one themselves, as do new hires.
+
+The prior stands in for missing evidence only on the skills the person's role requires
+(their ``mart_skill_gaps`` rows). The peers it is drawn from are those with evidence on
+the skill; on a skill the role requires that is most of the role, but elsewhere it is the
+few who practise the skill, and a person with no trace of it most likely does not: on
+every sample regime with a taxonomy (1,000 employees) the prior of such pairs averaged
+2.21–2.45 levels against a true 0.11, and 95 % of them held no level at all. Without
+evidence on a skill outside their role a person is expected at 0, as the mart reads it
+(ml/README.md, "Expected skill levels").
 """
 
 from __future__ import annotations
@@ -136,7 +145,19 @@ def skill_levels(marts: Marts) -> SkillLevels:
         prior[member] = _shrink(
             (groups @ total)[g], (groups @ weight)[g], (groups @ has)[g], prior[member]
         )
+    prior[(confidence == 0) & ~_required(marts.skill_gaps, persons, skills)] = np.nan
     return SkillLevels(persons, skills, estimate, confidence, prior)
+
+
+def _required(gaps: pd.DataFrame, persons: pd.Index, skills: pd.Index) -> np.ndarray:
+    """(persons × skills): the skill is one the person's role requires (a row of
+    ``mart_skill_gaps``)."""
+    required = np.zeros((len(persons), len(skills)), dtype=bool)
+    p = persons.get_indexer(gaps["person_key"].astype(str))
+    s = skills.get_indexer(gaps["skill_id"].astype(str))
+    ok = (p >= 0) & (s >= 0)
+    required[p[ok], s[ok]] = True
+    return required
 
 
 def expected_gaps(marts: Marts, levels: SkillLevels | None = None) -> pd.DataFrame:

@@ -66,3 +66,18 @@ def test_ranking_skips_content_below_the_expected_level_of_a_person_without_evid
     assert "c1" not in items  # level 2: what peers of the role already hold
     assert "c2" in items
     assert "c1" in set(out.loc[out["person_key"] == EXPERT, "content_id"])
+
+
+def test_no_evidence_on_a_skill_outside_the_role_is_no_level_whatever_its_practitioners_hold() -> (
+    None
+):
+    # the analysts who practise negotiation (S3, not required of analysts) hold it at 3;
+    # an analyst with no trace of it is not taken to hold it, on S3 as in the ranking
+    org = _org(content={"c1": ("course", {"S1": 2}), "neg": ("course", {"S3": 2})})
+    org.levels.update({(p, "S3"): 3.0 for p in PEERS})
+    assert _expected(org, NEW, "S3") == 0.0
+    assert _expected(org, NEW, "S1") == pytest.approx(3.0, abs=0.35)  # required: the prior
+    assert _expected(org, PEERS[0], "S3") == pytest.approx(3.0, abs=0.35)  # own evidence
+    out = recommend(org.marts(), FakeScorer(list(org.content), {"c1": 9.0, "neg": 1.0}))
+    assert set(out.loc[out["person_key"] == NEW, "content_id"]) == {"neg"}
+    assert "neg" not in set(out.loc[out["person_key"] == PEERS[0], "content_id"])

@@ -100,6 +100,24 @@ def test_prerequisites_met_by_completion_or_by_skill() -> None:
     assert "adv" in _items(off, ANA)
 
 
+def test_a_prerequisite_taken_as_mastered_does_not_block_what_follows_it() -> None:
+    # 1.6 on good evidence reads as level 2 (the mastery band): "basic" (S1 at 2) is
+    # skipped as mastered, so it cannot also be the missing step that keeps "adv" away
+    org = _org(
+        content={"basic": ("course", {"S1": 2}), "adv": ("course", {"S1": 3})},
+        prerequisites=[("adv", "basic")],
+        levels={(ANA, "S1"): 1.6, (BEN, "S1"): 1.2},
+    )
+    out = recommend(org.marts(), _scorer(org, adv=5, basic=1))
+    assert _items(out, ANA) == ["adv"]
+    assert _items(out, BEN) == ["basic"]  # 1.2 is short of level 2: basic comes first
+    reasons = json.loads(out[out["person_key"] == ANA]["reasons"].iloc[0])
+    met = [r["prerequisites"] for r in reasons if r["type"] == "prerequisite_met"]
+    assert met == [[{"content_id": "basic", "met_by": "skill_covered"}]]
+    exact = RankingConfig(mastery_margin=0.0, mastery_margin_thin_evidence=0.0)
+    assert _items(recommend(org.marts(), _scorer(org, adv=5, basic=1), exact), ANA) == ["basic"]
+
+
 def test_level_fit_prefers_the_next_level_up() -> None:
     org = _org(
         content={

@@ -276,13 +276,18 @@ class RankingContext:
         return (self.item_skills.counts(item) > 0) & (missing == 0)
 
     def prerequisite_state(
-        self, person: np.ndarray, item: np.ndarray
+        self, person: np.ndarray, item: np.ndarray, config: RankingConfig
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(owner pair, prerequisite item, met by completion, met by skill) per prerequisite."""
+        """(owner pair, prerequisite item, met by completion, met by skill) per prerequisite.
+        Met by skill reads levels as the mastery rule does (``config.mastery_margin`` and
+        its thin-evidence widening): a prerequisite the person is taken to master is never
+        recommended to them, so it must not block what comes after it either."""
         owner, pos = self.prerequisites.expand(item)
         required = self.prerequisites.col[pos]
         by_completion = self.is_completed(person[owner], required)
-        by_skill = self.covers(person[owner], required)
+        by_skill = self.covers(
+            person[owner], required, config.mastery_margin, config.mastery_margin_thin_evidence
+        )
         return owner, required, by_completion, by_skill
 
     def next_level(self, person: np.ndarray, skill: np.ndarray) -> np.ndarray:

@@ -155,7 +155,7 @@ def _evidence(ctx: RankingContext, out: pd.DataFrame, config: RankingConfig) -> 
     gaps["job_code"] = ctx.job_code[person[gaps["pair"].to_numpy()]]
     gaps["role"] = ctx.job_title[person[gaps["pair"].to_numpy()]]
 
-    owner, required, by_completion, by_skill = ctx.prerequisite_state(person, item)
+    owner, required, by_completion, by_skill = ctx.prerequisite_state(person, item, config)
     prereqs = pd.DataFrame(
         {
             "pair": owner,

@@ -22,7 +22,7 @@ def apply_filters(ctx: RankingContext, pairs: Pairs, config: RankingConfig) -> P
         )
         pairs = pairs.take(~covered)
     if config.require_prerequisites:
-        owner, _, by_completion, by_skill = ctx.prerequisite_state(pairs.person, pairs.item)
+        owner, _, by_completion, by_skill = ctx.prerequisite_state(pairs.person, pairs.item, config)
         unmet = np.bincount(owner, weights=~(by_completion | by_skill), minlength=len(pairs.item))
         pairs = pairs.take(unmet == 0)
     return pairs
