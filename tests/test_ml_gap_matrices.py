@@ -1,7 +1,8 @@
 """The skill-gap matrices of the evaluation and the skill-gap baseline
 (``ml.baselines.teaches_gap_matrix``, ``gap_match``) are built without every
-person × gap skill × item row at once (memory at 100,000 persons, issue #16): they must
-be exactly what those rows define, whatever the chunk size."""
+person × gap skill × item row at once, and the peer priors (``ml.skill_prior``) without
+a (persons × skills) temporary per argument (memory at 100,000 persons, issue #16): they
+must be exactly what the plain computation gives, whatever the chunk size."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pandas as pd
 import pytest
 
 import ml.baselines as baselines
+import ml.skill_prior as skill_prior
 from ml.baselines import gap_match, gap_teaching, teaches_gap_matrix
+from ml.skill_prior import expected_gaps, skill_levels
 from tests.fixtures.ml.synthetic import make_org
 
 
@@ -49,3 +52,19 @@ def test_gap_match_is_the_same_matrix_whatever_the_chunk(org, monkeypatch) -> No
     assert chunked.shape == whole.shape and whole.nnz > 0
     for part in ("indptr", "indices", "data"):
         assert np.array_equal(getattr(chunked, part), getattr(whole, part)), part
+
+
+def test_peer_priors_and_expected_gaps_are_the_same_whatever_the_chunk(org, monkeypatch) -> None:
+    marts, _, _ = org
+    whole, gaps = skill_levels(marts), expected_gaps(marts)
+    monkeypatch.setattr(skill_prior, "CHUNK", 7)
+    chunked = skill_levels(marts)
+    assert np.isfinite(whole.prior).any()
+    assert np.array_equal(chunked.prior, whole.prior, equal_nan=True)
+    # lookup computes the expected level of the pairs only: the matrix's values
+    expected = whole.expected[
+        whole.person_keys.get_indexer(gaps["person_key"]),
+        whole.skill_ids.get_indexer(gaps["skill_id"]),
+    ]
+    assert np.array_equal(gaps["expected_level"].to_numpy(), expected)
+    assert expected_gaps(marts).equals(gaps)
