@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from ml.data import Marts
 from ml.language import language_fit
+from ml.metrics import CHUNK
 from ml.skill_prior import expected_gaps
 
 _TIE = 1e-3  # weight of the popularity tie-breaker, below any real difference in counts
@@ -131,12 +132,32 @@ def gap_teaching(
 
 
 def teaches_gap_matrix(marts: Marts, persons: pd.Index, items: pd.Index) -> sp.csr_matrix:
-    """Boolean (persons × items): the item teaches at least one of the person's gaps."""
-    pairs = gap_teaching(marts, persons, items).drop_duplicates(["person_key", "content_id"])
-    rows = persons.get_indexer(pairs["person_key"])
-    cols = items.get_indexer(pairs["content_id"])
+    """Boolean (persons × items): the item teaches at least one of the person's gaps.
+
+    A sparse product of (persons × gap skills) and (skills × items) rather than the rows
+    of ``gap_teaching``: those are one per person × gap skill × item teaching it, and at
+    100,000 persons their DataFrame took gigabytes for a matrix of a few hundred MB."""
+    gaps = expected_gaps(marts)
+    gaps = gaps[gaps["gap"] > 0]
+    taught = marts.content_skills
+    skills = pd.Index(pd.unique(taught["skill_id"]))
+    person, skill = persons.get_indexer(gaps["person_key"]), skills.get_indexer(gaps["skill_id"])
+    mine = (person >= 0) & (skill >= 0)
+    lacks = sp.csr_matrix(
+        (np.ones(mine.sum(), np.int32), (person[mine], skill[mine])),
+        shape=(len(persons), len(skills)),
+    )
+    teaching, item = skills.get_indexer(taught["skill_id"]), items.get_indexer(taught["content_id"])
+    listed = item >= 0
+    teaches = sp.csr_matrix(
+        (np.ones(listed.sum(), np.int32), (teaching[listed], item[listed])),
+        shape=(len(skills), len(items)),
+    )
+    product = (lacks @ teaches).tocsr()
+    product.sort_indices()
     return sp.csr_matrix(
-        (np.ones(len(pairs), dtype=bool), (rows, cols)), shape=(len(persons), len(items))
+        (np.ones(product.nnz, dtype=bool), product.indices, product.indptr),
+        shape=(len(persons), len(items)),
     )
 
 
@@ -166,21 +187,51 @@ def gap_match(
     person (``ml.language``): the right course in a language they do not read is no
     step at all. 0 where an item teaches none of the person's gaps. ``gaps``
     (``expected_gaps``) and ``fit`` (``language_fit`` of at least ``persons``): computed
-    once by a caller that works through persons in chunks."""
+    once by a caller that works through persons in chunks.
+
+    Persons are taken ``CHUNK`` at a time: behind the matrix are rows of person × gap
+    skill × item teaching it, and at 100,000 persons all of them at once took gigabytes.
+    Each row depends on its own person only, and the skills are numbered (the order in
+    which a person's gaps are summed) as one call over all ``persons`` numbers them, so
+    the chunks give the very same matrix."""
+    gaps = gaps if gaps is not None else expected_gaps(marts)
+    gaps = gaps[(gaps["gap"] > 0) & gaps["person_key"].isin(persons)]
+    fit = language_fit(marts, persons) if fit is None else fit
+    language = marts.content.set_index("content_id")["language"].reindex(items)
+    taught = marts.content_skills.loc[marts.content_skills["content_id"].isin(items), "skill_id"]
+    skills = pd.Index(pd.unique(gaps.loc[gaps["skill_id"].isin(taught), "skill_id"]))
+    blocks = [
+        _gap_match_rows(marts, persons[s : s + CHUNK], items, gaps, fit, language, skills)
+        for s in range(0, len(persons), CHUNK)
+    ]
+    if not blocks:
+        return sp.csr_matrix((0, len(items)), dtype=np.float64)
+    return sp.vstack(blocks, format="csr")
+
+
+def _gap_match_rows(
+    marts: Marts,
+    persons: pd.Index,
+    items: pd.Index,
+    gaps: pd.DataFrame,
+    fit: pd.DataFrame,
+    language: pd.Series,
+    skills: pd.Index,
+) -> sp.csr_matrix:
+    """``gap_match`` of a chunk of persons (``skills``: the numbering of the gap skills)."""
     pairs = gap_teaching(marts, persons, items, gaps)
     if pairs.empty:
         return sp.csr_matrix((len(persons), len(items)), dtype=np.float64)
     person = persons.get_indexer(pairs["person_key"])
     item = items.get_indexer(pairs["content_id"])
-    skill = pd.factorize(pairs["skill_id"])[0]
+    skill = skills.get_indexer(pairs["skill_id"])
     # integer codes, not strings: at 10k persons there are millions of pairs
     _, first, group = np.unique(
-        person.astype(np.int64) * (skill.max() + 1) + skill, return_index=True, return_inverse=True
+        person.astype(np.int64) * len(skills) + skill, return_index=True, return_inverse=True
     )
     gap = pairs["weighted_gap"].to_numpy(float)[first]  # per (person, gap skill)
     attention = gap / np.bincount(person[first], weights=gap, minlength=len(persons))[person[first]]
-    fit = language_fit(marts, persons) if fit is None else fit.reindex(persons)
-    language = marts.content.set_index("content_id")["language"].reindex(items)
+    fit = fit.reindex(persons)
     column = fit.columns.get_indexer(language.astype("string").fillna(""))[item]
     readable = np.where(column >= 0, fit.to_numpy()[person, np.maximum(column, 0)], 1.0)
     off = pairs["level_taught"].to_numpy(float) - pairs["expected_level"].to_numpy(float)

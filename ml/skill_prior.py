@@ -45,6 +45,7 @@ import scipy.sparse as sp
 
 from ml.data import Marts
 from ml.evidence import gap_weight_per_unit
+from ml.metrics import CHUNK
 
 PRIOR_WEIGHT = 1.0  # pseudo-evidence of the parent group, in fully confident persons
 MIN_PEERS = 5  # persons with evidence a group needs before its figure is used
@@ -72,7 +73,12 @@ class SkillLevels:
         s = self.skill_ids.get_indexer(skill_ids.astype(str))
         ok = (p >= 0) & (s >= 0)
         out = np.zeros(len(p), dtype=np.float64)
-        out[ok] = self.expected[p[ok], s[ok]]
+        # ``expected`` of the pairs only (the same arithmetic per element): the whole
+        # (persons × skills) matrix and its temporaries are gigabytes at 100,000 persons
+        at = (p[ok], s[ok])
+        estimate, confidence, prior = self.estimate[at], self.confidence[at], self.prior[at]
+        prior = np.where(np.isnan(prior), estimate, prior)
+        out[ok] = confidence * estimate + (1.0 - confidence) * prior
         return out
 
 
@@ -140,11 +146,13 @@ def skill_levels(marts: Marts) -> SkillLevels:
     ).copy()
     for column in (c for c in PEER_GROUPS if c in emp.columns):
         groups, row = _group_matrix(emp[column].astype("string"))
-        member = row >= 0
-        g = row[member]
-        prior[member] = _shrink(
-            (groups @ total)[g], (groups @ weight)[g], (groups @ has)[g], prior[member]
-        )
+        sums = groups @ total, groups @ weight, groups @ has  # (groups × skills)
+        # members CHUNK rows at a time: each person's row is their group's, and a
+        # (persons × skills) temporary per argument took gigabytes at 100,000 persons
+        members = np.flatnonzero(row >= 0)
+        for start in range(0, len(members), CHUNK):
+            r = members[start : start + CHUNK]
+            prior[r] = _shrink(*(m[row[r]] for m in sums), prior[r])
     prior[(confidence == 0) & ~_required(marts.skill_gaps, persons, skills)] = np.nan
     return SkillLevels(persons, skills, estimate, confidence, prior)
 
