@@ -18,8 +18,8 @@ from ml.fairness import (
     SourceInput,
     audit,
     bootstrap,
-    holm,
     check_settings,
+    holm,
     reportable_groups,
 )
 from skillpath.config import load_config
@@ -176,7 +176,7 @@ def test_the_reference_cannot_be_declared_blocking() -> None:
     wrong = replace(
         CONFIG, blocking_metrics=(*CONFIG.blocking_metrics, "reference.exposure_advanced")
     )
-    with pytest.raises(ValueError, match="reference.exposure_advanced.*never published"):
+    with pytest.raises(ValueError, match=r"reference\.exposure_advanced.*never published"):
         check_settings(wrong)
 
 
