@@ -267,6 +267,18 @@ def test_ranked_lists_are_the_published_lists_of_those_persons() -> None:
     )
 
 
+def test_ranking_in_chunks_of_persons_gives_the_same_lists() -> None:
+    # memory is bounded by ranking chunk_size persons at a time; every rule acts within
+    # one person's list, so the chunks must not change a single list
+    org, scorer = random_org(persons=90, items=80, seed=6)
+    marts = org.marts()
+    whole = recommend(marts, scorer, RankingConfig(chunk_size=1000))
+    for size in (1, 7):
+        pd.testing.assert_frame_equal(
+            recommend(marts, scorer, RankingConfig(chunk_size=size)), whole
+        )
+
+
 def test_a_short_personalised_list_is_topped_up_from_the_role_path_after_its_items() -> None:
     """The tiers: every personalised item ranks before any role-path top-up, even where
     the role path scores higher (gap content scores above 1, the model's at most 1 plus

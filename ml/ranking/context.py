@@ -133,6 +133,10 @@ class Pairs:
 
     @staticmethod
     def concat(parts: list[Pairs]) -> Pairs:
+        """The pairs of ``parts`` in order; none when there are no parts (a chunk of
+        persons with nobody to score)."""
+        if not parts:
+            return Pairs.of(np.array([], np.int64), np.array([], np.int64), np.array([]), 0)
         return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in _PAIR_FIELDS))
 
 

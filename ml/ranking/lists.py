@@ -46,11 +46,29 @@ def ranked_lists(
 def _lists(
     ctx: RankingContext, scorer: Scorer | None, persons: np.ndarray, config: RankingConfig
 ) -> Pairs:
-    """Ranked pairs of ``persons`` (positions): the model's lists (tier PERSONALISED),
-    their role-path top-up and the role path of everyone else (tier ROLE_PATH)."""
+    """Ranked pairs of ``persons`` (positions), ``config.chunk_size`` persons at a time:
+    every rule acts within one person's list, so the chunks give the same lists, while
+    the candidate pairs and the rules' temporaries stay the size of a chunk (at 100,000
+    persons, 100 candidates each, ranking everyone at once took several GiB)."""
+    size = config.chunk_size
+    chunks = [
+        _chunk(ctx, scorer, persons[s : s + size], config) for s in range(0, len(persons), size)
+    ]
+    return Pairs.concat(chunks)
+
+
+def _chunk(
+    ctx: RankingContext, scorer: Scorer | None, persons: np.ndarray, config: RankingConfig
+) -> Pairs:
+    """The model's lists of ``persons`` (tier PERSONALISED), their role-path top-up and
+    the role path of everyone else (tier ROLE_PATH)."""
     wants_model = ~ctx.opted_out[persons] if scorer is not None else np.zeros(len(persons), bool)
     personal = persons[wants_model]
-    ranked = _rank_personalised(ctx, scorer, personal, config) if scorer is not None else _EMPTY
+    ranked = (
+        _rank_personalised(ctx, scorer, personal, config)
+        if scorer is not None
+        else Pairs.concat([])
+    )
     short = _short_of_k(ranked, personal, config.k)
     role = rank_pairs(ctx, role_path_candidates(ctx, persons[~wants_model], config), config)
     top_up = rank_pairs(ctx, role_path_candidates(ctx, short, config), config)
@@ -72,9 +90,6 @@ def _rank_personalised(
     return Pairs.concat(
         [ranked.take(~np.isin(ranked.person, short)), rank_pairs(ctx, retry, config)]
     )
-
-
-_EMPTY = Pairs.of(np.array([], np.int64), np.array([], np.int64), np.array([], float), PERSONALISED)
 
 
 def _short_of_k(pairs: Pairs, persons: np.ndarray, k: int) -> np.ndarray:
