@@ -64,8 +64,7 @@ class SkillLevels:
 
     @property
     def expected(self) -> np.ndarray:
-        prior = np.where(np.isnan(self.prior), self.estimate, self.prior)
-        return self.confidence * self.estimate + (1.0 - self.confidence) * prior
+        return _expected(self.estimate, self.confidence, self.prior)
 
     def lookup(self, person_keys: pd.Series, skill_ids: pd.Series) -> np.ndarray:
         """Expected level of each (person, skill) pair; 0 for persons or skills unknown here."""
@@ -73,13 +72,18 @@ class SkillLevels:
         s = self.skill_ids.get_indexer(skill_ids.astype(str))
         ok = (p >= 0) & (s >= 0)
         out = np.zeros(len(p), dtype=np.float64)
-        # ``expected`` of the pairs only (the same arithmetic per element): the whole
-        # (persons × skills) matrix and its temporaries are gigabytes at 100,000 persons
+        # ``expected`` of the pairs only: the whole (persons × skills) matrix and its
+        # temporaries are gigabytes at 100,000 persons
         at = (p[ok], s[ok])
-        estimate, confidence, prior = self.estimate[at], self.confidence[at], self.prior[at]
-        prior = np.where(np.isnan(prior), estimate, prior)
-        out[ok] = confidence * estimate + (1.0 - confidence) * prior
+        out[ok] = _expected(self.estimate[at], self.confidence[at], self.prior[at])
         return out
+
+
+def _expected(estimate: np.ndarray, confidence: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Confidence-weighted mix of own estimate and peers' prior (the estimate alone where
+    no prior qualifies), element by element."""
+    prior = np.where(np.isnan(prior), estimate, prior)
+    return confidence * estimate + (1.0 - confidence) * prior
 
 
 def _group_matrix(codes: pd.Series) -> tuple[sp.csr_matrix, np.ndarray]:

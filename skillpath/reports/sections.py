@@ -122,7 +122,7 @@ def figure_meaning(key: str, gate: str = "") -> str:
     parts = key.split(".")
     if len(parts) == 3 and parts[0] == "decision":
         return f"{METRIC_NAMES.get(parts[1], parts[1])}: {DECISION_TEXT.get(parts[2], parts[2])}"
-    if len(parts) == 4 and parts[1] in ("raw", "published"):
+    if _per_approach(key):
         protocol, stage, approach, metric = parts
         lists = "published lists" if stage == "published" else "top 10 before the ranking rules"
         return (
@@ -130,6 +130,12 @@ def figure_meaning(key: str, gate: str = "") -> str:
             f" {protocol.replace('_', '-')} hold-out"
         )
     return ""
+
+
+def _per_approach(key: str) -> bool:
+    """``<protocol>.<stage>.<approach>.<metric>``: one approach's evaluation figure."""
+    parts = key.split(".")
+    return len(parts) == 4 and parts[1] in ("raw", "published")
 
 
 def gates(inputs: ReportInputs) -> dict:
@@ -142,7 +148,7 @@ def gates(inputs: ReportInputs) -> dict:
                 "name": key,
                 "value": json.dumps(value, default=str) if not isinstance(value, str) else value,
                 "meaning": figure_meaning(key, g.name),
-                "detail": len(key.split(".")) == 4,
+                "detail": _per_approach(key),
             }
             for key, value in g.figures.items()
         ]
