@@ -11,6 +11,12 @@ approach, the better baseline chosen inside each resample).
   shown to be worse, shown to the reviewer (a warning);
 - ``ok``: the point estimate is at or above it.
 
+Besides the rule, ``below_raw_popularity`` says where the published lists hit less than
+a popularity baseline's raw top 10: the ranking rules (mastered content, prerequisites,
+…) then cost more than the model's lead. A warning, never a block: the rule compares
+like with like, and what a rule protects (no content the person already masters) is no
+hold-out hit — but a reviewer must see that plain popularity would hit more.
+
 Why an interval and not a bare ``>``: a hold-out of a few hundred persons moves a mean
 by more than the difference between two reasonable recommenders, so a bare comparison
 flips with the seed; the interval says when the difference is larger than that. The
@@ -25,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ml.evaluate import MODEL, PUBLISHED, RAW
 from ml.metrics import paired_bootstrap
 
 if TYPE_CHECKING:
@@ -80,7 +87,7 @@ class Comparison:
 def compare_with_popularity(evaluation: ProtocolEvaluation, rule: QualityRule) -> list[Comparison]:
     """One ``Comparison`` per metric of ``rule``, on ``evaluation``'s published lists."""
     out = []
-    approaches = ("model", *POPULARITY)
+    approaches = (MODEL, *POPULARITY)
     for metric in rule.metrics:
         figures = evaluation.person_figures(metric, approaches)
         model, baselines = figures[0], figures[1:]
@@ -102,4 +109,21 @@ def compare_with_popularity(evaluation: ProtocolEvaluation, rule: QualityRule) -
                 persons=int(model.size),
             )
         )
+    return out
+
+
+def below_raw_popularity(evaluation: ProtocolEvaluation, metrics: tuple[str, ...]) -> list[str]:
+    """One sentence per metric on which the model's published lists are below the better
+    popularity baseline's raw top 10 (point estimates: a warning for the reviewer)."""
+    out = []
+    for metric in metrics:
+        published = evaluation.value(metric, MODEL, PUBLISHED)
+        raw = {name: evaluation.value(metric, name, RAW) for name in POPULARITY}
+        best = max(raw, key=lambda name: raw[name])
+        if published < raw[best]:
+            out.append(
+                f"{metric}: published lists {published:.4f} vs {best}'s raw top 10 "
+                f"{raw[best]:.4f} — the ranking rules cost more than the model's lead over "
+                "popularity"
+            )
     return out

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,7 +17,7 @@ from skillpath.publish.publication import Candidate, publish
 from skillpath.publish.registry import gate_registry
 from skillpath.settings import Settings
 from skillpath.warehouse import connect
-from tests.fixtures.ml.holdout import failing_evaluation, passing_evaluation
+from tests.fixtures.ml.holdout import evaluation_of, failing_evaluation, passing_evaluation
 from tests.fixtures.publish.warehouse import candidate_frame, current, keys, seed_ingestion
 
 GOOD_EVAL = passing_evaluation()
@@ -105,6 +106,30 @@ def test_published_lists_below_popularity_are_blocked(settings: Settings) -> Non
     result = _publish(settings, "a", evaluation=failing_evaluation())
     assert result.status == "blocked"
     assert "model_quality" in result.message and "below popularity" in result.message
+
+
+def test_lists_below_the_raw_top_10_of_popularity_warn_and_do_not_block(
+    settings: Settings,
+) -> None:
+    # through the same rules the model leads popularity (0.4 vs 0.25), but the rules cost
+    # popularity's own top 10 more: unranked, it hits 0.5 per person
+    hits = np.tile([1.0, 0.0], 20)
+    figures = {"model": hits * 0.8, "global_popularity": hits * 0.5, "role_popularity": hits * 0.4}
+    rule_cost = evaluation_of(figures, raw={"global_popularity": hits})
+    result = _publish(settings, "a", evaluation=rule_cost)
+    gate = next(g for g in result.gates if g.name == "model_quality")
+    assert result.status == "published" and gate.passed and gate.status == "warning"
+    assert "below the raw top 10 of popularity" in gate.message
+    assert "ndcg_at_10: published lists 0.4000 vs global_popularity's raw top 10 0.5000" in (
+        gate.message
+    )
+    # the same lists without that cost: no warning
+    gate = next(
+        g
+        for g in _publish(settings, "b", evaluation_of(figures)).gates
+        if g.name == "model_quality"
+    )
+    assert gate.status == "passed", gate.message
 
 
 def _catalogue(settings: Settings, items: int) -> None:

@@ -4,14 +4,15 @@ The model's published lists must not be below popularity on the hold-out (the ru
 ``ml.verdict``, with the model-quality gate's settings): a failure is an ERROR here and
 blocks at the publication's model-quality gate (``skillpath.publish.gates``), which runs
 downstream so that the blocked publication is recorded with its reasons instead of being
-silently skipped. Below popularity within the interval, or no model to check (too little
-data: publishing goes ahead with role paths), warns.
+silently skipped. Below popularity within the interval, below a popularity baseline's raw
+top 10 (the ranking rules cost more than the model's lead), or no model to check (too
+little data: publishing goes ahead with role paths), warns.
 """
 
 import dagster as dg
 
 from ml.runs import EvaluationOutcome
-from ml.verdict import OK, WORSE, compare_with_popularity
+from ml.verdict import OK, WORSE, below_raw_popularity, compare_with_popularity
 from orchestration.resources import SkillpathResource
 from skillpath.publish.gates import model_quality_gate
 
@@ -31,8 +32,9 @@ def published_lists_not_below_popularity(
     rule = model_quality_gate(skillpath.settings().config).rule
     comparisons = compare_with_popularity(evaluation.gate, rule)
     verdicts = {c.verdict for c in comparisons}
+    rule_cost = below_raw_popularity(evaluation.gate, rule.metrics)
     return dg.AssetCheckResult(
-        passed=verdicts == {OK},
+        passed=verdicts == {OK} and not rule_cost,
         severity=dg.AssetCheckSeverity.ERROR if WORSE in verdicts else dg.AssetCheckSeverity.WARN,
         metadata={
             "protocol": evaluation.gate_protocol,
@@ -44,5 +46,8 @@ def published_lists_not_below_popularity(
             **{f"{c.metric}.verdict": c.verdict for c in comparisons},
             **{f"{c.metric}.baseline": c.baseline for c in comparisons},
         },
-        description="; ".join(f"[{c.verdict}] {c.sentence()}" for c in comparisons),
+        description="; ".join(
+            [f"[{c.verdict}] {c.sentence()}" for c in comparisons]
+            + [f"[below raw popularity] {sentence}" for sentence in rule_cost]
+        ),
     )

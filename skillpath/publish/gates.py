@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import duckdb
 
 from ml.metrics import catalogue_coverage, gini
-from ml.verdict import BELOW, WORSE, QualityRule, compare_with_popularity
+from ml.verdict import BELOW, WORSE, QualityRule, below_raw_popularity, compare_with_popularity
 from skillpath.config import Config
 from skillpath.publish.tables import table_exists
 
@@ -194,9 +194,11 @@ class ModelQualityGate:
     same ranking rules: ``ml.evaluate``) of the configured protocol, with the paired
     bootstrap rule of ``ml.verdict``: blocks when the model's lists are below the better
     of global and role popularity beyond the interval on any metric of the rule; warns
-    when a point estimate is below but the interval reaches it, when too few persons
-    were evaluated to judge, or when the candidate's lists use less of the catalogue than
-    the floor (diversity never blocks; the Gini of exposure is reported beside it).
+    when a point estimate is below but the interval reaches it, when the lists hit less
+    than a popularity baseline's raw top 10 (the rules cost more than the model's lead),
+    when too few persons were evaluated to judge, or when the candidate's lists use less
+    of the catalogue than the floor (diversity never blocks; the Gini of exposure is
+    reported beside it).
     Without a model (too little data) the rules-only role path is what is published, and
     the gate passes. Raw-score and
     published figures of every approach and protocol are in the figures side by side.
@@ -256,6 +258,10 @@ class ModelQualityGate:
             "below popularity, within the interval: " + c.sentence()
             for c in comparisons
             if c.verdict == BELOW
+        ]
+        warnings += [
+            "below the raw top 10 of popularity: " + sentence
+            for sentence in below_raw_popularity(gate, self.rule.metrics)
         ]
         message = f"the published lists are not below popularity ({gate.protocol} hold-out)"
         return _judged(self.name, False, message, warnings, figures)

@@ -44,7 +44,7 @@ from ml.evaluate import (
 )
 from ml.itemitem import ItemItem, gram, history_matrix, item_columns, l2_grid, solve_path
 from ml.metrics import per_person
-from ml.verdict import QualityRule, compare_with_popularity
+from ml.verdict import QualityRule, below_raw_popularity, compare_with_popularity
 from skillpath.sample import SampleConfig
 from skillpath.sample.regimes import REGIMES
 from skillpath.settings import Settings
@@ -120,14 +120,17 @@ def history_signal(marts: Marts) -> dict[str, float]:
 
 
 def gate_verdict(ev: ProtocolEvaluation) -> str:
-    """The model-quality gate's decision rule as configured, on ``ev``'s figures."""
+    """The model-quality gate's decision rule as configured, on ``ev``'s figures, and its
+    warning where the published lists hit less than popularity's raw top 10."""
     q = Settings.from_env().config.model_quality
     rule = QualityRule(margin=q.margin, confidence=q.confidence, n_boot=q.resamples, seed=q.seed)
-    return ", ".join(
+    decided = ", ".join(
         f"{METRICS[c.metric]} {c.verdict} ({c.difference:+.4f} [{c.low:+.4f}, {c.high:+.4f}]"
         f" vs {c.baseline})"
         for c in compare_with_popularity(ev, rule)
     )
+    rule_cost = below_raw_popularity(ev, rule.metrics)
+    return decided + "".join(f"; warns: {sentence}" for sentence in rule_cost)
 
 
 def quality_row(ev: ProtocolEvaluation) -> dict[str, float | str]:
@@ -252,7 +255,8 @@ def _tables(rows: dict[str, dict]) -> str:
         )
         + "\n\nThe model-quality gate's decision rule on the same evaluation (the model's "
         "published lists minus the better popularity baseline's published lists, 90 % "
-        "paired bootstrap interval):\n\n" + gate + "\n"
+        "paired bootstrap interval; it warns, never blocks, where the published lists are "
+        "below a popularity baseline's raw top 10):\n\n" + gate + "\n"
     )
 
 
