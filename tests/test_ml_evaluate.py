@@ -204,8 +204,8 @@ def test_a_rule_that_removes_the_best_item_lowers_the_published_score_and_the_ga
     items = list(org.content)
     # the model ranks everyone's positive x first, then items nobody took
     model = FakeScorer(items, {"x": 10, **{f"n{j:02d}": 9 - j / 10 for j in range(24)}})
-    # popularity ranks the popular p items first and never x
-    popular = FakeScorer(items, {f"p{j}": 10 - j for j in range(1, 6)})
+    # popularity ranks the popular p items first and x last (not in its top 10 by a tie)
+    popular = FakeScorer(items, {"x": -1, **{f"p{j}": 10 - j for j in range(1, 6)}})
     approaches = {MODEL: [model], "global_popularity": [popular], "role_popularity": [popular]}
     holdout = hand_holdout(org, positives)
     results = {}
