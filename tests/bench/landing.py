@@ -46,6 +46,16 @@ def build_marts() -> None:
     assert result.success
 
 
+def ingest_sensitive_attributes() -> None:
+    """The restricted source the fairness audit reads (not upstream of the marts), as
+    ``skillpath run`` ingests it: without it the fairness gate says "not audited"."""
+    from orchestration.definitions import defs
+
+    key = dg.AssetKey(["restricted", "hr_sensitive_attributes"])
+    result = defs.resolve_job_def("pipeline").execute_in_process(asset_selection=[key])
+    assert result.success
+
+
 def sample_landing(config: SampleConfig, root: Path, monkeypatch: pytest.MonkeyPatch) -> Landing:
     """Generate ``config``'s organisation under ``root``, ingest it and build its marts."""
     settings = use_data_dir(root, monkeypatch)
