@@ -119,7 +119,7 @@ def test_lists_below_the_raw_top_10_of_popularity_warn_and_do_not_block(
     result = _publish(settings, "a", evaluation=rule_cost)
     gate = next(g for g in result.gates if g.name == "model_quality")
     assert result.status == "published" and gate.passed and gate.status == "warning"
-    assert "below the raw top 10 of popularity" in gate.message
+    assert "hit less than popularity's raw top 10" in gate.message
     assert "ndcg_at_10: published lists 0.4000 vs global_popularity's raw top 10 0.5000" in (
         gate.message
     )

@@ -33,6 +33,9 @@ def published_lists_not_below_popularity(
     comparisons = compare_with_popularity(evaluation.gate, rule)
     verdicts = {c.verdict for c in comparisons}
     rule_cost = below_raw_popularity(evaluation.gate, rule.metrics)
+    said = [f"[{c.verdict}] {c.sentence()}" for c in comparisons]
+    if rule_cost:
+        said.append(f"[below raw popularity] {'; '.join(rule_cost)}")
     return dg.AssetCheckResult(
         passed=verdicts == {OK} and not rule_cost,
         severity=dg.AssetCheckSeverity.ERROR if WORSE in verdicts else dg.AssetCheckSeverity.WARN,
@@ -46,8 +49,5 @@ def published_lists_not_below_popularity(
             **{f"{c.metric}.verdict": c.verdict for c in comparisons},
             **{f"{c.metric}.baseline": c.baseline for c in comparisons},
         },
-        description="; ".join(
-            [f"[{c.verdict}] {c.sentence()}" for c in comparisons]
-            + [f"[below raw popularity] {sentence}" for sentence in rule_cost]
-        ),
+        description="; ".join(said),
     )

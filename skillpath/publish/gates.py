@@ -259,10 +259,12 @@ class ModelQualityGate:
             for c in comparisons
             if c.verdict == BELOW
         ]
-        warnings += [
-            "below the raw top 10 of popularity: " + sentence
-            for sentence in below_raw_popularity(gate, self.rule.metrics)
-        ]
+        rule_cost = below_raw_popularity(gate, self.rule.metrics)
+        if rule_cost:
+            warnings.append(
+                "the published lists hit less than popularity's raw top 10, so the ranking "
+                f"rules cost more than the model's lead ({'; '.join(rule_cost)})"
+            )
         message = f"the published lists are not below popularity ({gate.protocol} hold-out)"
         return _judged(self.name, False, message, warnings, figures)
 

@@ -138,7 +138,7 @@ def gate_verdict(ev: ProtocolEvaluation) -> str:
         for c in compare_with_popularity(ev, rule)
     )
     rule_cost = below_raw_popularity(ev, rule.metrics)
-    return decided + "".join(f"; warns: {sentence}" for sentence in rule_cost)
+    return decided + (f"; warns, below raw popularity: {'; '.join(rule_cost)}" if rule_cost else "")
 
 
 def quality_row(ev: ProtocolEvaluation) -> dict[str, float | str]:
