@@ -304,7 +304,7 @@ def _validate(
             best, best_epoch, best_scores = curve[-1], epoch, scores
         elif epoch >= config.min_epochs and epoch - best_epoch >= config.patience:
             break
-    l2_scale, itemitem_scores, itemitem_ndcg = _choose_l2(
+    l2_scale, itemitem_scores, itemitem_ndcg = choose_l2(
         split.history, persons, items, positives, exclude, config
     )
     parts = {"lightfm": standardise(best_scores), "itemitem": standardise(itemitem_scores)}
@@ -324,7 +324,7 @@ def _validate(
     return Recipe(best_epoch, weights, l2_scale, tuple(curve), blend_ndcg, len(persons))
 
 
-def _choose_l2(
+def choose_l2(
     history: pd.DataFrame,
     persons: pd.Index,
     items: pd.Index,

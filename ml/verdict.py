@@ -27,15 +27,11 @@ training thread), so the same landing always gets the same verdict.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml.evaluate import MODEL, PUBLISHED, RAW
+from ml.evaluate import MODEL, PUBLISHED, RAW, ProtocolEvaluation
 from ml.metrics import paired_bootstrap
-
-if TYPE_CHECKING:
-    from ml.evaluate import ProtocolEvaluation
 
 POPULARITY = ("global_popularity", "role_popularity")
 WORSE, BELOW, OK = "worse", "below", "ok"
